@@ -1,0 +1,1 @@
+//! The command line: the explorer, `trace`, `compare`, `sample`, `model`.

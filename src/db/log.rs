@@ -1,0 +1,68 @@
+//! The statement log: every statement a session ran, with who ran it and why.
+
+use crate::loader::Strategy;
+use rusqlite::types::Value;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// Which loader issued a statement.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Origin {
+    /// `User` for a root query, `User.posts` for a relationship loader.
+    pub loader: Arc<str>,
+    /// The navigation path from the root (`posts.comments`), `None` for the root.
+    pub path: Option<Arc<str>>,
+    pub strategy: Option<Strategy>,
+}
+
+impl Origin {
+    pub fn root(entity: &str) -> Origin {
+        Origin {
+            loader: entity.into(),
+            path: None,
+            strategy: None,
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Statement {
+    /// 1-based position in the session's log.
+    pub seq: usize,
+    pub origin: Origin,
+    /// Shared between statements of the same shape, so a thousand lazy loads
+    /// keep one copy of their SQL.
+    pub sql: Arc<str>,
+    pub params: Vec<Value>,
+    pub rows: usize,
+    pub duration: Duration,
+    /// Index into [`QueryLog::steps`]: the navigation step that caused it.
+    pub step: Option<usize>,
+    /// Log section (incremented by a session reset).
+    pub section: usize,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct QueryLog {
+    pub statements: Vec<Statement>,
+    /// Human descriptions of navigation steps ("expand posts of John").
+    pub steps: Vec<String>,
+    pub section: usize,
+}
+
+impl QueryLog {
+    pub fn total_rows(&self) -> usize {
+        self.statements.iter().map(|s| s.rows).sum()
+    }
+
+    pub fn total_duration(&self) -> Duration {
+        self.statements.iter().map(|s| s.duration).sum()
+    }
+
+    pub fn step_of(&self, statement: &Statement) -> Option<&str> {
+        statement
+            .step
+            .and_then(|i| self.steps.get(i))
+            .map(String::as_str)
+    }
+}

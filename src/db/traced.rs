@@ -1,0 +1,115 @@
+//! The traced connection: the only way SQL reaches SQLite. Every statement is
+//! timed with `Instant` and recorded with the loader that issued it.
+
+use super::log::{Origin, QueryLog, Statement};
+use anyhow::{Context, Result};
+use rusqlite::{Connection, Row, params_from_iter, types::Value};
+use std::cell::{Cell, RefCell};
+use std::sync::Arc;
+use std::time::Instant;
+
+pub struct TracedConnection {
+    conn: Connection,
+    log: RefCell<QueryLog>,
+    step: Cell<Option<usize>>,
+}
+
+impl TracedConnection {
+    pub fn new(conn: Connection) -> TracedConnection {
+        // Enough room for every distinct statement shape of a session.
+        conn.set_prepared_statement_cache_capacity(256);
+        TracedConnection {
+            conn,
+            log: RefCell::new(QueryLog::default()),
+            step: Cell::new(None),
+        }
+    }
+
+    /// Runs one statement, hands each row to `on_row`, and records it.
+    /// Returns the number of rows.
+    pub fn run(
+        &self,
+        sql: &Arc<str>,
+        params: Vec<Value>,
+        origin: Origin,
+        mut on_row: impl FnMut(&Row<'_>) -> Result<()>,
+    ) -> Result<usize> {
+        let started = Instant::now();
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .with_context(|| format!("preparing `{sql}`"))?;
+        let mut rows = stmt
+            .query(params_from_iter(params.iter()))
+            .with_context(|| format!("running `{sql}`"))?;
+        let mut count = 0;
+        while let Some(row) = rows.next().with_context(|| format!("reading `{sql}`"))? {
+            on_row(row)?;
+            count += 1;
+        }
+        let duration = started.elapsed();
+        let mut log = self.log.borrow_mut();
+        let seq = log.statements.len() + 1;
+        let section = log.section;
+        log.statements.push(Statement {
+            seq,
+            origin,
+            sql: sql.clone(),
+            params,
+            rows: count,
+            duration,
+            step: self.step.get(),
+            section,
+        });
+        Ok(count)
+    }
+
+    /// Starts a navigation step: statements from now on are attributed to it.
+    pub fn begin_step(&self, description: impl Into<String>) {
+        let mut log = self.log.borrow_mut();
+        log.steps.push(description.into());
+        self.step.set(Some(log.steps.len() - 1));
+    }
+
+    /// Starts a new log section, as a session reset does.
+    pub fn new_section(&self) {
+        self.log.borrow_mut().section += 1;
+    }
+
+    pub fn log(&self) -> std::cell::Ref<'_, QueryLog> {
+        self.log.borrow()
+    }
+
+    /// Hands over the log and starts an empty one.
+    pub fn take_log(&self) -> QueryLog {
+        self.step.set(None);
+        self.log.take()
+    }
+
+    /// `EXPLAIN QUERY PLAN` for a logged statement. Not itself logged: it is
+    /// the user's question about a statement, not a loader's work.
+    pub fn explain(&self, sql: &str, params: &[Value]) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+        let mut lines = Vec::new();
+        let mut depth_of: Vec<(i64, usize)> = Vec::new();
+        let mut rows = stmt.query(params_from_iter(params.iter()))?;
+        while let Some(row) = rows.next()? {
+            let id: i64 = row.get(0)?;
+            let parent: i64 = row.get(1)?;
+            let detail: String = row.get(3)?;
+            let depth = depth_of
+                .iter()
+                .find(|(i, _)| *i == parent)
+                .map_or(0, |(_, d)| d + 1);
+            depth_of.push((id, depth));
+            lines.push(format!("{}{detail}", "  ".repeat(depth)));
+        }
+        Ok(lines)
+    }
+
+    /// The raw connection, for schema reading (not traced: that is
+    /// loadscope's own work, not a loader's).
+    pub fn raw(&self) -> &Connection {
+        &self.conn
+    }
+}

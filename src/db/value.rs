@@ -1,0 +1,97 @@
+//! Values as they come out of SQLite, and the hashable key that identifies a
+//! row in the identity map.
+
+use rusqlite::types::{Value, ValueRef};
+use std::fmt;
+
+/// A primary-key (or foreign-key) value. SQLite keys are integers or text in
+/// practice; REAL and BLOB keys are kept by their bytes so they still hash.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Key {
+    Int(i64),
+    Text(Box<str>),
+    Bytes(Box<[u8]>),
+}
+
+impl Key {
+    /// `None` for SQL NULL: a NULL foreign key points at nothing.
+    pub fn from_ref(value: ValueRef<'_>) -> Option<Key> {
+        match value {
+            ValueRef::Null => None,
+            ValueRef::Integer(i) => Some(Key::Int(i)),
+            ValueRef::Real(f) => Some(Key::Bytes(f.to_be_bytes().into())),
+            ValueRef::Text(t) => Some(Key::Text(String::from_utf8_lossy(t).into())),
+            ValueRef::Blob(b) => Some(Key::Bytes(b.into())),
+        }
+    }
+
+    pub fn from_value(value: &Value) -> Option<Key> {
+        Key::from_ref(ValueRef::from(value))
+    }
+
+    /// The value bound as a statement parameter.
+    pub fn to_value(&self) -> Value {
+        match self {
+            Key::Int(i) => Value::Integer(*i),
+            Key::Text(t) => Value::Text(t.to_string()),
+            Key::Bytes(b) => Value::Blob(b.to_vec()),
+        }
+    }
+
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Key::Int(i) => serde_json::Value::from(*i),
+            Key::Text(t) => serde_json::Value::from(t.as_ref()),
+            Key::Bytes(b) => serde_json::Value::from(hex(b)),
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Key::Int(i) => write!(f, "{i}"),
+            Key::Text(t) => f.write_str(t),
+            Key::Bytes(b) => write!(f, "x'{}'", hex(b)),
+        }
+    }
+}
+
+fn hex(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// A value for JSON output; text that is not UTF-8 is shown lossily and
+/// blobs as hex, so output is always valid JSON.
+pub fn value_to_json(value: &Value) -> serde_json::Value {
+    match value {
+        Value::Null => serde_json::Value::Null,
+        Value::Integer(i) => serde_json::Value::from(*i),
+        Value::Real(f) => serde_json::Value::from(*f),
+        Value::Text(t) => serde_json::Value::from(t.as_str()),
+        Value::Blob(b) => serde_json::Value::from(format!("x'{}'", hex(b))),
+    }
+}
+
+/// A value as a short human-readable text, for labels and parameter lists.
+pub fn value_to_text(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::Real(f) => f.to_string(),
+        Value::Text(t) => t.clone(),
+        Value::Blob(b) => format!("<{} bytes>", b.len()),
+    }
+}
+
+/// Reads a column as an owned value; text that is not valid UTF-8 is kept
+/// lossily instead of failing the whole load.
+pub fn owned(value: ValueRef<'_>) -> Value {
+    match value {
+        ValueRef::Null => Value::Null,
+        ValueRef::Integer(i) => Value::Integer(i),
+        ValueRef::Real(f) => Value::Real(f),
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Blob(b.to_vec()),
+    }
+}

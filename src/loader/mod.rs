@@ -1,0 +1,77 @@
+//! The loader strategies, one file each, behind one trait, as SQLAlchemy's
+//! `orm/strategies.py` keeps one class per `lazy=` value. Each answers two
+//! questions: what to do right after the parents are loaded, and what to
+//! do when the attribute is first touched. Joined loading, the third
+//! hook, adds its JOIN while the parent statement is built
+//! (`Session::joined_tree`).
+
+pub mod dynamic;
+pub mod immediate;
+pub mod joined;
+pub mod noload;
+pub mod raise;
+pub mod raise_on_sql;
+pub mod select;
+pub mod selectin;
+pub mod sql;
+pub mod strategy;
+pub mod subquery;
+pub mod write_only;
+
+use crate::plan::NodeId;
+use crate::session::{Access, LoadOrigin, ObjId, Session};
+use anyhow::Result;
+pub use strategy::Strategy;
+
+pub trait Loader: Sync {
+    /// Right after a statement loaded `parents` (whose `node` attribute is
+    /// not loaded yet). `origin` is the statement that loaded them.
+    fn after_parents_loaded(
+        &self,
+        _session: &mut Session<'_>,
+        _node: NodeId,
+        _parents: &[ObjId],
+        _origin: &LoadOrigin,
+    ) -> Result<()> {
+        Ok(())
+    }
+
+    /// The attribute at `node` of `parent` is touched and not loaded.
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access>;
+}
+
+/// The registry: one line per strategy.
+pub fn for_strategy(strategy: Strategy) -> &'static dyn Loader {
+    match strategy {
+        Strategy::Select => &select::SelectLoader,
+        Strategy::Immediate => &immediate::ImmediateLoader,
+        Strategy::Joined | Strategy::JoinedInner => &joined::JoinedLoader,
+        Strategy::Subquery => &subquery::SubqueryLoader,
+        Strategy::Selectin => &selectin::SelectinLoader,
+        Strategy::Raise => &raise::RaiseLoader,
+        Strategy::RaiseOnSql => &raise_on_sql::RaiseOnSqlLoader,
+        Strategy::NoLoad => &noload::NoLoader,
+        Strategy::Dynamic => &dynamic::DynamicLoader,
+        Strategy::WriteOnly => &write_only::WriteOnlyLoader,
+    }
+}
+
+/// Strategies whose `after_parents_loaded` does something.
+pub fn fires_after_load(strategy: Strategy) -> bool {
+    matches!(
+        strategy,
+        Strategy::Immediate | Strategy::Subquery | Strategy::Selectin | Strategy::NoLoad
+    )
+}
+
+/// `IN (?, ?, ?)` for `n` keys.
+pub(crate) fn placeholders(n: usize) -> String {
+    let mut s = String::with_capacity(n * 3);
+    for i in 0..n {
+        if i > 0 {
+            s.push_str(", ");
+        }
+        s.push('?');
+    }
+    s
+}

@@ -1,0 +1,36 @@
+//! `lazy="noload"`: never loads; collections are empty and many-to-ones
+//! None. Deprecated in SQLAlchemy 2.1 because it "produces incorrect
+//! results": the data is in the database, the object says otherwise.
+
+use super::Loader;
+use crate::plan::NodeId;
+use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
+use anyhow::Result;
+
+pub struct NoLoader;
+
+fn set_empty(session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Related {
+    let rel = session.plan.node(node).rel.expect("relationship node");
+    let empty = Related::empty(session.model.rel(rel).is_collection());
+    session.set_related(parent, rel, empty.clone());
+    empty
+}
+
+impl Loader for NoLoader {
+    fn after_parents_loaded(
+        &self,
+        session: &mut Session<'_>,
+        node: NodeId,
+        parents: &[ObjId],
+        _origin: &LoadOrigin,
+    ) -> Result<()> {
+        for parent in parents {
+            set_empty(session, *parent, node);
+        }
+        Ok(())
+    }
+
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
+        Ok(Access::Loaded(set_empty(session, parent, node)))
+    }
+}

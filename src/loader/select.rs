@@ -1,0 +1,146 @@
+//! `lazy="select"`, the default: the first access of the attribute runs one
+//! SELECT for that parent. Over N parents that is the N+1. A many-to-one
+//! whose target is already in the identity map needs no SQL at all.
+
+use super::sql::{LabelStyle, Order, SelectSpec};
+use super::{Loader, Strategy};
+use crate::db::Key;
+use crate::model::{Direction, Join};
+use crate::plan::NodeId;
+use crate::session::{Access, ObjId, Prepared, QueryKind, Related, Session};
+use anyhow::Result;
+
+pub struct SelectLoader;
+
+impl Loader for SelectLoader {
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
+        lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
+    }
+}
+
+/// The value of the parent's side of the join (`users.id` for
+/// `User.posts`, `posts.user_id` for `Post.user`); `None` when NULL.
+pub fn parent_key(session: &Session<'_>, parent: ObjId, node: NodeId) -> Option<Key> {
+    let rel = session
+        .model
+        .rel(session.plan.node(node).rel.expect("relationship node"));
+    let column = match &rel.join {
+        Join::Direct { parent_col, .. } | Join::Secondary { parent_col, .. } => *parent_col,
+    };
+    Key::from_value(session.value(parent, column))
+}
+
+/// A many-to-one target found without SQL: the identity map has it, or
+/// the foreign key is NULL. `None` when SQL would be needed.
+pub fn many_to_one_without_sql(
+    session: &Session<'_>,
+    parent: ObjId,
+    node: NodeId,
+) -> Option<Option<ObjId>> {
+    let rel = session.model.rel(session.plan.node(node).rel?);
+    if rel.direction != Direction::ManyToOne {
+        return None;
+    }
+    match parent_key(session, parent, node) {
+        None => Some(None),
+        Some(key) => session.lookup(rel.target, &key).map(Some),
+    }
+}
+
+/// The per-parent statement: `WHERE ? = posts.user_id` (one-to-many),
+/// `WHERE users.id = ?` (many-to-one), or the old-style two-table FROM of
+/// a many-to-many. Shared by lazy, immediate, dynamic and write_only.
+pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyle) -> SelectSpec {
+    let model = session.model;
+    let rel = model.rel(session.plan.node(node).rel.expect("relationship node"));
+    let target = model.entity(rel.target);
+    let table = target.table.clone();
+    let mut spec = SelectSpec::new(rel.target, node, style, &table);
+    let (where_clause, link) = match (&rel.join, rel.direction) {
+        (Join::Direct { target_col, .. }, Direction::OneToMany) => {
+            (format!("? = {table}.{}", target.columns[*target_col]), None)
+        }
+        (Join::Direct { target_col, .. }, _) => {
+            (format!("{table}.{} = ?", target.columns[*target_col]), None)
+        }
+        (
+            Join::Secondary {
+                table: link,
+                parent_fk,
+                target_fk,
+                target_col,
+                ..
+            },
+            _,
+        ) => {
+            spec.from = format!("{table}, {link}");
+            (
+                format!(
+                    "? = {link}.{parent_fk} AND {table}.{} = {link}.{target_fk}",
+                    target.columns[*target_col]
+                ),
+                Some(link.clone()),
+            )
+        }
+    };
+    spec.where_clause = Some(where_clause);
+    spec.order_by = Order::from_terms(
+        &rel.order_by,
+        &table,
+        &table,
+        link.as_deref().map(|l| (l, l)),
+    );
+    spec.joined = session.joined_tree(node, node);
+    spec
+}
+
+/// Runs a per-parent statement for one parent and returns what it found.
+/// Without loader options it starts a new segment: eager loaders below it
+/// see a fresh path, as after a lazy load in SQLAlchemy.
+pub fn run_per_parent(
+    session: &mut Session<'_>,
+    parent: ObjId,
+    node: NodeId,
+    strategy: Strategy,
+    prepared: &Prepared,
+) -> Result<Related> {
+    let rel_id = session.plan.node(node).rel.expect("relationship node");
+    let collection = session.model.rel(rel_id).is_collection();
+    let Some(key) = parent_key(session, parent, node) else {
+        return Ok(Related::empty(collection));
+    };
+    let origin = session.origin(node, strategy);
+    let segment = if session.plan.has_options() {
+        session.object(parent).segment
+    } else {
+        node
+    };
+    let loaded = session.execute(prepared, vec![key.to_value()], origin, segment, None)?;
+    let objects = loaded.objects();
+    Ok(if collection {
+        Related::Many(objects)
+    } else {
+        Related::One(objects.first().copied())
+    })
+}
+
+/// Loads the attribute for one parent and stores it.
+pub fn lazy_load(
+    session: &mut Session<'_>,
+    parent: ObjId,
+    node: NodeId,
+    strategy: Strategy,
+) -> Result<Related> {
+    let rel = session.plan.node(node).rel.expect("relationship node");
+    let related = match many_to_one_without_sql(session, parent, node) {
+        Some(target) => Related::One(target),
+        None => {
+            let prepared = session.prepare(QueryKind::Lazy, node, node, |s| {
+                per_parent_spec(s, node, LabelStyle::Disambiguate)
+            });
+            run_per_parent(session, parent, node, strategy, &prepared)?
+        }
+    };
+    session.set_related(parent, rel, related.clone());
+    Ok(related)
+}

@@ -1,0 +1,167 @@
+//! `lazy="selectin"`: right after the parents load, one
+//! `SELECT ... WHERE posts.user_id IN (?, ...)` per `chunksize` (500)
+//! parents. The foreign key comes first in the column list so each row can
+//! be handed to its parent. A many-to-one asks for the distinct foreign-key
+//! values instead (all of them: SQLAlchemy does not skip the ones already
+//! in the identity map); a many-to-many reads the link table joined to the
+//! target.
+
+use super::select::{lazy_load, parent_key};
+use super::sql::{LabelStyle, Order, SelectSpec};
+use super::{Loader, Strategy, placeholders};
+use crate::db::Key;
+use crate::model::{Direction, Join};
+use crate::plan::NodeId;
+use crate::session::{Access, LoadOrigin, ObjId, QueryKind, Related, Session};
+use anyhow::Result;
+use std::collections::HashMap;
+
+pub struct SelectinLoader;
+
+impl Loader for SelectinLoader {
+    fn after_parents_loaded(
+        &self,
+        session: &mut Session<'_>,
+        node: NodeId,
+        parents: &[ObjId],
+        _origin: &LoadOrigin,
+    ) -> Result<()> {
+        let rel_id = session.plan.node(node).rel.expect("relationship node");
+        let rel = session.model.rel(rel_id);
+        let chunksize = rel.chunksize;
+        let segment = session.object(parents[0]).segment;
+        if rel.direction == Direction::ManyToOne {
+            return load_many_to_one(session, node, parents, segment, chunksize);
+        }
+        // Parents whose key is NULL own nothing and are not asked for.
+        let mut keyed = Vec::with_capacity(parents.len());
+        for parent in parents {
+            match parent_key(session, *parent, node) {
+                Some(key) => keyed.push((*parent, key)),
+                None => session.set_related(*parent, rel_id, Related::Many(Vec::new())),
+            }
+        }
+        for chunk in keyed.chunks(chunksize) {
+            let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
+                collection_spec(s, node, segment, chunk.len())
+            });
+            let params = chunk.iter().map(|(_, k)| k.to_value()).collect();
+            let origin = session.origin(node, Strategy::Selectin);
+            let loaded = session.execute(&prepared, params, origin, segment, None)?;
+            let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
+            for (key, child) in loaded.rows {
+                if let (Some(key), Some(child)) = (key, child) {
+                    let children = by_key.entry(key).or_default();
+                    // Joined loads below can repeat a child over rows.
+                    if children.last() != Some(&child) && !children.contains(&child) {
+                        children.push(child);
+                    }
+                }
+            }
+            for (parent, key) in chunk {
+                let children = by_key.remove(key).unwrap_or_default();
+                session.set_related(*parent, rel_id, Related::Many(children));
+            }
+        }
+        Ok(())
+    }
+
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
+        // Loaded elsewhere, without its eager load: falls back to lazy.
+        lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
+    }
+}
+
+/// `SELECT posts.user_id, posts.id, ... FROM posts WHERE posts.user_id IN (...)`
+/// or, through a link table,
+/// `SELECT post_tags.post_id, tags.id, ... FROM post_tags JOIN tags ON ... WHERE post_tags.post_id IN (...)`.
+fn collection_spec(
+    session: &mut Session<'_>,
+    node: NodeId,
+    segment: NodeId,
+    n: usize,
+) -> SelectSpec {
+    let model = session.model;
+    let rel = model.rel(session.plan.node(node).rel.expect("relationship node"));
+    let target = model.entity(rel.target);
+    let table = target.table.as_str();
+    let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, table);
+    let key_column = match &rel.join {
+        Join::Direct { target_col, .. } => (table.to_string(), target.columns[*target_col].clone()),
+        Join::Secondary {
+            table: link,
+            target_fk,
+            target_col,
+            parent_fk,
+            ..
+        } => {
+            spec.from = format!(
+                "{link} JOIN {table} ON {table}.{} = {link}.{target_fk}",
+                target.columns[*target_col]
+            );
+            (link.clone(), parent_fk.clone())
+        }
+    };
+    spec.where_clause = Some(format!(
+        "{}.{} IN ({})",
+        key_column.0,
+        key_column.1,
+        placeholders(n)
+    ));
+    let link = match &rel.join {
+        Join::Secondary { table: link, .. } => Some((link.as_str(), link.as_str())),
+        Join::Direct { .. } => None,
+    };
+    spec.order_by = Order::from_terms(&rel.order_by, table, table, link);
+    spec.lead = vec![key_column];
+    spec.joined = session.joined_tree(node, segment);
+    spec
+}
+
+/// Many-to-one: `SELECT users.* FROM users WHERE users.id IN (...)` over the
+/// distinct foreign-key values.
+fn load_many_to_one(
+    session: &mut Session<'_>,
+    node: NodeId,
+    parents: &[ObjId],
+    segment: NodeId,
+    chunksize: usize,
+) -> Result<()> {
+    let rel_id = session.plan.node(node).rel.expect("relationship node");
+    let target = session.model.rel(rel_id).target;
+    // Distinct, in the order the parents were loaded.
+    let mut seen = std::collections::HashSet::new();
+    let keys: Vec<Key> = parents
+        .iter()
+        .filter_map(|p| parent_key(session, *p, node))
+        .filter(|k| seen.insert(k.clone()))
+        .collect();
+    for chunk in keys.chunks(chunksize) {
+        let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
+            let model = s.model;
+            let rel = model.rel(rel_id);
+            let entity = model.entity(rel.target);
+            let Join::Direct { target_col, .. } = rel.join else {
+                unreachable!("many-to-one joins directly")
+            };
+            let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, &entity.table);
+            spec.where_clause = Some(format!(
+                "{}.{} IN ({})",
+                entity.table,
+                entity.columns[target_col],
+                placeholders(chunk.len())
+            ));
+            spec.order_by = Order::from_terms(&rel.order_by, &entity.table, &entity.table, None);
+            spec.joined = s.joined_tree(node, segment);
+            spec
+        });
+        let params = chunk.iter().map(Key::to_value).collect();
+        let origin = session.origin(node, Strategy::Selectin);
+        session.execute(&prepared, params, origin, segment, None)?;
+    }
+    for parent in parents {
+        let found = parent_key(session, *parent, node).and_then(|k| session.lookup(target, &k));
+        session.set_related(*parent, rel_id, Related::One(found));
+    }
+    Ok(())
+}

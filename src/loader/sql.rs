@@ -1,0 +1,440 @@
+//! SQL text in SQLAlchemy 2.x's shape for SQLite: qualified column lists in
+//! table order, anonymous aliases (`posts_1`, `anon_1`), labels only where
+//! a name repeats (`posts_1.id AS id_1`), and `LIMIT ? OFFSET ?`.
+//!
+//! Loaders describe a statement with [`SelectSpec`]; [`SelectSpec::render`]
+//! adds the joined eager loads below it and returns the text together with
+//! the [`Slot`]s that say which result column feeds which object.
+
+use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
+use crate::plan::NodeId;
+use rusqlite::types::Value;
+use std::collections::HashMap;
+
+/// How result columns are labelled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabelStyle {
+    /// 2.x `select()`: a label only when a name repeats (`id_1`).
+    Disambiguate,
+    /// Never a label (selectin's statements).
+    Plain,
+    /// The legacy `Query` style: `posts.id AS posts_id` (dynamic, subquery).
+    TablenamePlusCol,
+}
+
+/// Builds a select list and hands out anonymous names, numbered per name
+/// from 1 the way SQLAlchemy's compiler does (`posts_1`, `id_1`, `anon_1`).
+pub struct SelectBuilder {
+    style: LabelStyle,
+    columns: Vec<(String, String)>,
+    rendered: Vec<String>,
+    counters: HashMap<String, u32>,
+}
+
+impl SelectBuilder {
+    pub fn new(style: LabelStyle) -> SelectBuilder {
+        SelectBuilder {
+            style,
+            columns: Vec::new(),
+            rendered: Vec::new(),
+            counters: HashMap::new(),
+        }
+    }
+
+    fn next_anon(&mut self, name: &str) -> u32 {
+        let counter = self.counters.entry(name.to_string()).or_insert(0);
+        *counter += 1;
+        *counter
+    }
+
+    /// A fresh alias: `posts_1`, then `posts_2`.
+    pub fn alias(&mut self, base: &str) -> String {
+        let n = self.next_anon(base);
+        format!("{base}_{n}")
+    }
+
+    /// Adds `qualifier.column` once; returns its result index.
+    pub fn column(&mut self, qualifier: &str, column: &str) -> usize {
+        if let Some(i) = self
+            .columns
+            .iter()
+            .position(|(q, c)| q == qualifier && c == column)
+        {
+            return i;
+        }
+        let text = match self.style {
+            LabelStyle::Plain => format!("{qualifier}.{column}"),
+            LabelStyle::TablenamePlusCol => format!("{qualifier}.{column} AS {qualifier}_{column}"),
+            LabelStyle::Disambiguate => {
+                if self.columns.iter().any(|(_, c)| c == column) {
+                    let n = self.next_anon(column);
+                    format!("{qualifier}.{column} AS {column}_{n}")
+                } else {
+                    format!("{qualifier}.{column}")
+                }
+            }
+        };
+        self.columns
+            .push((qualifier.to_string(), column.to_string()));
+        self.rendered.push(text);
+        self.columns.len() - 1
+    }
+
+    pub fn select_list(&self) -> String {
+        self.rendered.join(", ")
+    }
+}
+
+/// A relationship loaded by a JOIN inside another statement.
+#[derive(Clone, Debug)]
+pub struct JoinedNode {
+    pub rel: RelId,
+    pub node: NodeId,
+    pub inner: bool,
+    pub children: Vec<JoinedNode>,
+}
+
+impl JoinedNode {
+    fn has_collection(&self, model: &Model) -> bool {
+        model.rel(self.rel).is_collection() || self.children.iter().any(|c| c.has_collection(model))
+    }
+
+    fn collections(&self, model: &Model) -> usize {
+        usize::from(model.rel(self.rel).is_collection())
+            + self
+                .children
+                .iter()
+                .map(|c| c.collections(model))
+                .sum::<usize>()
+    }
+}
+
+/// Where one entity's columns sit in a result row.
+#[derive(Clone, Debug)]
+pub struct Slot {
+    pub entity: EntityId,
+    pub node: NodeId,
+    /// Result index of each of the entity's columns, in table order.
+    pub columns: Vec<usize>,
+    /// Joined eager loads populated from the same rows.
+    pub joined: Vec<(RelId, Slot)>,
+}
+
+/// One ORDER BY term before qualification.
+#[derive(Clone, Debug)]
+pub struct Order {
+    pub qualifier: String,
+    pub column: String,
+    pub descending: bool,
+}
+
+impl Order {
+    pub fn render(&self) -> String {
+        let dir = if self.descending { " DESC" } else { "" };
+        format!("{}.{}{dir}", self.qualifier, self.column)
+    }
+
+    /// A relationship's `order_by`, written against `target` (the target
+    /// table's name or alias) and `link` (the secondary's).
+    pub fn from_terms(
+        terms: &[OrderTerm],
+        target_table: &str,
+        target: &str,
+        link: Option<(&str, &str)>,
+    ) -> Vec<Order> {
+        terms
+            .iter()
+            .map(|t| Order {
+                qualifier: match link {
+                    Some((table, alias)) if t.table == table && t.table != target_table => {
+                        alias.to_string()
+                    }
+                    _ => target.to_string(),
+                },
+                column: t.column.clone(),
+                descending: t.descending,
+            })
+            .collect()
+    }
+}
+
+/// A statement that loads one entity (plus whatever is joined to it).
+pub struct SelectSpec {
+    pub entity: EntityId,
+    pub node: NodeId,
+    pub style: LabelStyle,
+    /// Columns before the entity's own (selectin's foreign key).
+    pub lead: Vec<(String, String)>,
+    /// The FROM clause without joined eager loads; `{main}` is where the
+    /// entity's own table stands.
+    pub from: String,
+    /// The name the entity's columns are qualified with.
+    pub qualifier: String,
+    pub distinct: bool,
+    pub where_clause: Option<String>,
+    pub params: Vec<Value>,
+    pub order_by: Vec<Order>,
+    /// An ORDER BY typed by a user (a dynamic query), before `order_by`.
+    pub order_text: Option<String>,
+    /// `.limit(K)`: renders `LIMIT ? OFFSET ?` with `[K, 0]`.
+    pub limit: Option<i64>,
+    /// Columns after the entity's own (subquery's parent key).
+    pub trail: Vec<(String, String)>,
+    pub joined: Vec<JoinedNode>,
+}
+
+pub struct Rendered {
+    pub sql: String,
+    pub params: Vec<Value>,
+    pub main: Slot,
+    pub lead: Vec<usize>,
+    pub trail: Vec<usize>,
+    /// More than one collection is joined: a child can repeat for a parent
+    /// across rows that are not adjacent.
+    pub repeats_children: bool,
+}
+
+impl SelectSpec {
+    pub fn new(entity: EntityId, node: NodeId, style: LabelStyle, table: &str) -> SelectSpec {
+        SelectSpec {
+            entity,
+            node,
+            style,
+            lead: Vec::new(),
+            from: table.to_string(),
+            qualifier: table.to_string(),
+            distinct: false,
+            where_clause: None,
+            params: Vec::new(),
+            order_by: Vec::new(),
+            order_text: None,
+            limit: None,
+            trail: Vec::new(),
+            joined: Vec::new(),
+        }
+    }
+
+    pub fn render(self, model: &Model, builder: &mut SelectBuilder) -> Rendered {
+        let entity = model.entity(self.entity);
+        let wrap = self.limit.is_some() && self.joined.iter().any(|j| j.has_collection(model));
+        let repeats_children = self
+            .joined
+            .iter()
+            .map(|j| j.collections(model))
+            .sum::<usize>()
+            > 1;
+        let mut params = self.params;
+        let mut from = self.from;
+        let mut qualifier = self.qualifier;
+        let mut order = self.order_by;
+        let mut tail = String::new();
+
+        if wrap {
+            // SQLAlchemy keeps LIMIT on the parents: the parent query becomes
+            // a subquery and the joins go outside it.
+            let inner_cols: Vec<String> = entity
+                .columns
+                .iter()
+                .map(|c| format!("{qualifier}.{c} AS {c}"))
+                .collect();
+            let mut inner = format!("SELECT {} FROM {from}", inner_cols.join(", "));
+            if let Some(w) = &self.where_clause {
+                inner.push_str(&format!(" WHERE {w}"));
+            }
+            if !order.is_empty() {
+                inner.push_str(&format!(" ORDER BY {}", render_order(&order)));
+            }
+            inner.push_str(" LIMIT ? OFFSET ?");
+            params.push(Value::Integer(self.limit.unwrap_or(-1)));
+            params.push(Value::Integer(0));
+            let anon = builder.alias("anon");
+            from = format!("({inner}) AS {anon}");
+            for o in &mut order {
+                o.qualifier = anon.clone();
+            }
+            qualifier = anon;
+        }
+
+        let lead: Vec<usize> = self
+            .lead
+            .iter()
+            .map(|(q, c)| builder.column(q, c))
+            .collect();
+        let main_columns: Vec<usize> = entity
+            .columns
+            .iter()
+            .map(|c| builder.column(&qualifier, c))
+            .collect();
+        let mut joined_slots = Vec::new();
+        let mut join_order = Vec::new();
+        for j in &self.joined {
+            let (slot, fragment) = render_join(model, builder, &qualifier, j, &mut join_order);
+            from.push_str(&fragment);
+            joined_slots.push((j.rel, slot));
+        }
+        let trail: Vec<usize> = self
+            .trail
+            .iter()
+            .map(|(q, c)| builder.column(q, c))
+            .collect();
+        order.extend(join_order);
+
+        let distinct = if self.distinct { "DISTINCT " } else { "" };
+        let mut sql = format!("SELECT {distinct}{} FROM {from}", builder.select_list());
+        if !wrap {
+            if let Some(w) = &self.where_clause {
+                sql.push_str(&format!(" WHERE {w}"));
+            }
+        }
+        let mut order_terms: Vec<String> = self.order_text.into_iter().collect();
+        order_terms.extend(order.iter().map(Order::render));
+        if !order_terms.is_empty() {
+            sql.push_str(&format!(" ORDER BY {}", order_terms.join(", ")));
+        }
+        if !wrap {
+            if let Some(limit) = self.limit {
+                tail.push_str(" LIMIT ? OFFSET ?");
+                params.push(Value::Integer(limit));
+                params.push(Value::Integer(0));
+            }
+        }
+        sql.push_str(&tail);
+        Rendered {
+            sql,
+            params,
+            main: Slot {
+                entity: self.entity,
+                node: self.node,
+                columns: main_columns,
+                joined: joined_slots,
+            },
+            lead,
+            trail,
+            repeats_children,
+        }
+    }
+}
+
+pub fn render_order(order: &[Order]) -> String {
+    order
+        .iter()
+        .map(Order::render)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The ON condition, referenced side first as SQLAlchemy writes it:
+/// `users.id = posts_1.user_id`, `users_1.id = posts.user_id`.
+pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -> String {
+    let r = model.rel(rel);
+    let Join::Direct {
+        parent_col,
+        target_col,
+    } = &r.join
+    else {
+        unreachable!("direct_condition on a secondary join")
+    };
+    let p = &model.entity(r.parent).columns[*parent_col];
+    let t = &model.entity(r.target).columns[*target_col];
+    match r.direction {
+        Direction::OneToMany => format!("{parent}.{p} = {target}.{t}"),
+        _ => format!("{target}.{t} = {parent}.{p}"),
+    }
+}
+
+/// Renders one joined eager load (and its own joined children): its
+/// columns go into `builder` after its children's, as SQLAlchemy orders
+/// them; its ORDER BY terms go into `order` before its children's.
+fn render_join(
+    model: &Model,
+    builder: &mut SelectBuilder,
+    parent: &str,
+    node: &JoinedNode,
+    order: &mut Vec<Order>,
+) -> (Slot, String) {
+    let rel = model.rel(node.rel);
+    let target = model.entity(rel.target);
+    let alias = builder.alias(&target.table);
+    let link = match &rel.join {
+        Join::Secondary { table, .. } => Some((table.clone(), builder.alias(table))),
+        Join::Direct { .. } => None,
+    };
+    order.extend(Order::from_terms(
+        &rel.order_by,
+        &target.table,
+        &alias,
+        link.as_ref().map(|(t, a)| (t.as_str(), a.as_str())),
+    ));
+
+    let mut nested = String::new();
+    let mut trailing = String::new();
+    let mut child_slots = Vec::new();
+    for child in &node.children {
+        let (slot, fragment) = render_join(model, builder, &alias, child, order);
+        // An inner join below an outer one nests inside it, so that it
+        // cannot drop the outer rows: `LEFT OUTER JOIN (posts JOIN comments ...)`.
+        if child.inner && !node.inner {
+            nested.push_str(&fragment);
+        } else {
+            trailing.push_str(&fragment);
+        }
+        child_slots.push((child.rel, slot));
+    }
+    let columns: Vec<usize> = target
+        .columns
+        .iter()
+        .map(|c| builder.column(&alias, c))
+        .collect();
+
+    let mut target_expr = format!("{} AS {alias}{nested}", target.table);
+    if !nested.is_empty() {
+        target_expr = format!("({target_expr})");
+    }
+    let kind = if node.inner {
+        "JOIN"
+    } else {
+        "LEFT OUTER JOIN"
+    };
+    let fragment = match (&rel.join, link) {
+        (Join::Direct { .. }, _) => {
+            let on = direct_condition(model, node.rel, parent, &alias);
+            format!(" {kind} {target_expr} ON {on}")
+        }
+        (
+            Join::Secondary {
+                parent_fk,
+                parent_col,
+                target_fk,
+                target_col,
+                ..
+            },
+            Some((link_table, link_alias)),
+        ) => {
+            let parent_on = format!(
+                "{parent}.{} = {link_alias}.{parent_fk}",
+                model.entity(rel.parent).columns[*parent_col]
+            );
+            let target_on = format!(
+                "{alias}.{} = {link_alias}.{target_fk}",
+                target.columns[*target_col]
+            );
+            if node.inner {
+                format!(
+                    " JOIN {link_table} AS {link_alias} ON {parent_on} JOIN {target_expr} ON {target_on}"
+                )
+            } else {
+                format!(
+                    " LEFT OUTER JOIN ({link_table} AS {link_alias} JOIN {target_expr} ON {target_on}) ON {parent_on}"
+                )
+            }
+        }
+        (Join::Secondary { .. }, None) => unreachable!("secondary joins have a link alias"),
+    };
+    let slot = Slot {
+        entity: rel.target,
+        node: node.node,
+        columns,
+        joined: child_slots,
+    };
+    (slot, format!("{fragment}{trailing}"))
+}

@@ -1,0 +1,152 @@
+//! The loader strategies: SQLAlchemy's `lazy=` values.
+
+use std::fmt;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Strategy {
+    Select,
+    Immediate,
+    Joined,
+    /// `lazy="joined", innerjoin=True`
+    JoinedInner,
+    Subquery,
+    Selectin,
+    Raise,
+    RaiseOnSql,
+    NoLoad,
+    Dynamic,
+    WriteOnly,
+}
+
+impl Strategy {
+    /// Every strategy, in the order pickers and `compare` show them.
+    pub const ALL: [Strategy; 11] = [
+        Strategy::Select,
+        Strategy::Immediate,
+        Strategy::Joined,
+        Strategy::JoinedInner,
+        Strategy::Subquery,
+        Strategy::Selectin,
+        Strategy::Raise,
+        Strategy::RaiseOnSql,
+        Strategy::NoLoad,
+        Strategy::Dynamic,
+        Strategy::WriteOnly,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Strategy::Select => "select",
+            Strategy::Immediate => "immediate",
+            Strategy::Joined => "joined",
+            Strategy::JoinedInner => "joined+innerjoin",
+            Strategy::Subquery => "subquery",
+            Strategy::Selectin => "selectin",
+            Strategy::Raise => "raise",
+            Strategy::RaiseOnSql => "raise_on_sql",
+            Strategy::NoLoad => "noload",
+            Strategy::Dynamic => "dynamic",
+            Strategy::WriteOnly => "write_only",
+        }
+    }
+
+    /// The `lazy=` value SQLAlchemy spells (innerjoin is a separate flag).
+    pub fn lazy_value(self) -> &'static str {
+        match self {
+            Strategy::JoinedInner => "joined",
+            other => other.name(),
+        }
+    }
+
+    /// When it queries, in one line (pickers, help, `compare`).
+    pub fn description(self) -> &'static str {
+        match self {
+            Strategy::Select => "lazy: one SELECT per parent on first access (the N+1)",
+            Strategy::Immediate => "the same per-parent SELECTs, fired as soon as the parents load",
+            Strategy::Joined => "LEFT OUTER JOIN in the parent query: one statement",
+            Strategy::JoinedInner => {
+                "inner JOIN in the parent query: parents without children vanish"
+            }
+            Strategy::Subquery => {
+                "re-runs the parent query as a subquery joined to the children (legacy)"
+            }
+            Strategy::Selectin => {
+                "one SELECT ... WHERE fk IN (...) per 500 parents, right after them"
+            }
+            Strategy::Raise => "never loads: access is an error (catches N+1 in tests)",
+            Strategy::RaiseOnSql => {
+                "errors only if loading needs SQL; identity-map hits are allowed"
+            }
+            Strategy::NoLoad => {
+                "never loads: collections stay empty (deprecated in SQLAlchemy 2.1)"
+            }
+            Strategy::Dynamic => {
+                "a query object: every access runs a SELECT (filter, order, limit)"
+            }
+            Strategy::WriteOnly => "never loads implicitly: only an explicit select() runs SQL",
+        }
+    }
+
+    /// Deprecated by SQLAlchemy 2.1 ("produces incorrect results").
+    pub fn is_deprecated(self) -> bool {
+        self == Strategy::NoLoad
+    }
+
+    /// Loads as part of, or right after, the parent query.
+    pub fn is_eager(self) -> bool {
+        matches!(
+            self,
+            Strategy::Immediate
+                | Strategy::Joined
+                | Strategy::JoinedInner
+                | Strategy::Subquery
+                | Strategy::Selectin
+        )
+    }
+
+    pub fn is_joined(self) -> bool {
+        matches!(self, Strategy::Joined | Strategy::JoinedInner)
+    }
+
+    /// Strategy names as `--strategy` and model files accept them.
+    pub fn parse(name: &str) -> Option<Strategy> {
+        let name = name.trim();
+        Strategy::ALL
+            .into_iter()
+            .find(|s| s.name() == name)
+            .or(match name {
+                "lazy" | "True" | "true" => Some(Strategy::Select),
+                "innerjoin" | "joined_innerjoin" | "joined:innerjoin" => {
+                    Some(Strategy::JoinedInner)
+                }
+                "False" | "false" => Some(Strategy::Joined),
+                "None" | "none" => Some(Strategy::NoLoad),
+                _ => None,
+            })
+    }
+
+    /// A model's `lazy=` value (innerjoin is given separately there).
+    pub fn parse_lazy(value: &str) -> Option<Strategy> {
+        Strategy::parse(value)
+            .filter(|s| *s != Strategy::JoinedInner || value != "joined+innerjoin")
+    }
+
+    /// The `lazy=` values a model file accepts.
+    pub fn lazy_names() -> Vec<&'static str> {
+        Strategy::ALL
+            .into_iter()
+            .filter(|s| *s != Strategy::JoinedInner)
+            .map(Strategy::name)
+            .collect()
+    }
+
+    pub fn names() -> Vec<&'static str> {
+        Strategy::ALL.into_iter().map(Strategy::name).collect()
+    }
+}
+
+impl fmt::Display for Strategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}

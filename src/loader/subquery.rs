@@ -1,0 +1,209 @@
+//! `lazy="subquery"` (legacy): right after the parents load, the statement
+//! that loaded them is re-run as a subquery (`anon_1`, keeping its LIMIT)
+//! and joined to the children:
+//!
+//! `SELECT posts.id AS posts_id, ..., anon_1.users_id AS anon_1_users_id
+//!  FROM (SELECT users.id AS users_id FROM users ORDER BY users.id LIMIT ? OFFSET ?) AS anon_1
+//!  JOIN posts ON anon_1.users_id = posts.user_id ORDER BY posts.id`
+//!
+//! One level deeper, the path from the original statement is joined again
+//! (`JOIN posts AS posts_1 ... JOIN comments ...`).
+
+use super::select::{lazy_load, parent_key};
+use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, render_order};
+use super::{Loader, Strategy};
+use crate::db::Key;
+use crate::model::{Direction, Join, Model, RelId};
+use crate::plan::NodeId;
+use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
+use anyhow::Result;
+use std::collections::HashMap;
+
+pub struct SubqueryLoader;
+
+impl Loader for SubqueryLoader {
+    fn after_parents_loaded(
+        &self,
+        session: &mut Session<'_>,
+        node: NodeId,
+        parents: &[ObjId],
+        origin: &LoadOrigin,
+    ) -> Result<()> {
+        let rel_id = session.plan.node(node).rel.expect("relationship node");
+        let segment = session.object(parents[0]).segment;
+        let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol);
+        let spec = statement(session, node, segment, origin, rel_id, &mut builder);
+        let params = spec.params.clone();
+        let prepared = session.render_with(spec, &mut builder);
+        let mut child_origin = origin.clone();
+        child_origin.hops.push(rel_id);
+        let log_origin = session.origin(node, Strategy::Subquery);
+        let loaded = session.execute(&prepared, params, log_origin, segment, Some(child_origin))?;
+
+        let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
+        for (key, child) in loaded.rows {
+            if let (Some(key), Some(child)) = (key, child) {
+                let children = by_key.entry(key).or_default();
+                if !children.contains(&child) {
+                    children.push(child);
+                }
+            }
+        }
+        let collection = session.model.rel(rel_id).is_collection();
+        for parent in parents {
+            let children = parent_key(session, *parent, node)
+                .and_then(|k| by_key.get(&k).cloned())
+                .unwrap_or_default();
+            let related = if collection {
+                Related::Many(children)
+            } else {
+                Related::One(children.first().copied())
+            };
+            session.set_related(*parent, rel_id, related);
+        }
+        Ok(())
+    }
+
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
+        lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
+    }
+}
+
+/// The column of `rel`'s parent side (`users.id` for `User.posts`).
+fn parent_column(model: &Model, rel: RelId) -> &str {
+    let r = model.rel(rel);
+    let col = match &r.join {
+        Join::Direct { parent_col, .. } | Join::Secondary { parent_col, .. } => *parent_col,
+    };
+    &model.entity(r.parent).columns[col]
+}
+
+fn statement(
+    session: &mut Session<'_>,
+    node: NodeId,
+    segment: NodeId,
+    origin: &LoadOrigin,
+    rel_id: RelId,
+    builder: &mut SelectBuilder,
+) -> SelectSpec {
+    let model = session.model;
+    let base = &origin.base;
+    let base_table = model.entity(base.entity).table.clone();
+    let first = origin.hops.first().copied().unwrap_or(rel_id);
+    let first_rel = model.rel(first);
+
+    // The re-stated parent statement: only the columns the join needs. A
+    // many-to-one's foreign key is not unique, so it is DISTINCT, and then
+    // its ORDER BY columns must be selected too.
+    let key_col = parent_column(model, first).to_string();
+    let many_to_one = first_rel.direction == Direction::ManyToOne;
+    let mut inner_cols = vec![key_col.clone()];
+    if many_to_one && base.limit.is_some() {
+        for o in &base.order_by {
+            if !inner_cols.contains(&o.column) {
+                inner_cols.push(o.column.clone());
+            }
+        }
+    }
+    let select_list: Vec<String> = inner_cols
+        .iter()
+        .map(|c| format!("{base_table}.{c} AS {base_table}_{c}"))
+        .collect();
+    let distinct = if many_to_one { "DISTINCT " } else { "" };
+    let mut inner = format!(
+        "SELECT {distinct}{} FROM {base_table}",
+        select_list.join(", ")
+    );
+    if let Some(w) = &base.where_clause {
+        inner.push_str(&format!(" WHERE {w}"));
+    }
+    let mut params = origin.params.clone();
+    if let Some(limit) = base.limit {
+        // Without a LIMIT the order cannot change which rows come back, so
+        // SQLAlchemy drops it.
+        inner.push_str(&format!(
+            " ORDER BY {} LIMIT ? OFFSET ?",
+            render_order(&base.order_by)
+        ));
+        params.push(rusqlite::types::Value::Integer(limit));
+        params.push(rusqlite::types::Value::Integer(0));
+    }
+    let anon = builder.alias("anon");
+    let mut from = format!("({inner}) AS {anon}");
+
+    // Walk the hops again, aliased, from the re-stated statement; then the
+    // relationship being loaded, to its unaliased target.
+    let mut previous = anon.clone();
+    let mut previous_col = format!("{base_table}_{key_col}");
+    let hops: Vec<RelId> = origin.hops.iter().copied().chain([rel_id]).collect();
+    let last = hops.len() - 1;
+    let mut trail = (anon.clone(), previous_col.clone());
+    for (i, hop) in hops.iter().enumerate() {
+        let r = model.rel(*hop);
+        let target = model.entity(r.target);
+        let alias = if i == last {
+            target.table.clone()
+        } else {
+            builder.alias(&target.table)
+        };
+        let parent_side = if i == 0 {
+            format!("{previous}.{previous_col}")
+        } else {
+            format!("{previous}.{}", parent_column(model, *hop))
+        };
+        if i == last && i > 0 {
+            trail = (previous.clone(), parent_column(model, *hop).to_string());
+        }
+        match &r.join {
+            Join::Direct { target_col, .. } => {
+                let target_side = format!("{alias}.{}", target.columns[*target_col]);
+                let on = if r.direction == Direction::OneToMany {
+                    format!("{parent_side} = {target_side}")
+                } else {
+                    format!("{target_side} = {parent_side}")
+                };
+                let aliased = if i == last {
+                    alias.clone()
+                } else {
+                    format!("{} AS {alias}", target.table)
+                };
+                from.push_str(&format!(" JOIN {aliased} ON {on}"));
+            }
+            Join::Secondary {
+                table: link,
+                parent_fk,
+                target_fk,
+                target_col,
+                ..
+            } => {
+                let link_alias = builder.alias(link);
+                let aliased = if i == last {
+                    alias.clone()
+                } else {
+                    format!("{} AS {alias}", target.table)
+                };
+                from.push_str(&format!(
+                    " JOIN {link} AS {link_alias} ON {parent_side} = {link_alias}.{parent_fk} JOIN {aliased} ON {alias}.{} = {link_alias}.{target_fk}",
+                    target.columns[*target_col]
+                ));
+            }
+        }
+        previous = alias;
+        previous_col = String::new();
+    }
+
+    let rel = model.rel(rel_id);
+    let target = model.entity(rel.target);
+    let mut spec = SelectSpec::new(
+        rel.target,
+        node,
+        LabelStyle::TablenamePlusCol,
+        &target.table,
+    );
+    spec.from = from;
+    spec.params = params;
+    spec.order_by = Order::from_terms(&rel.order_by, &target.table, &target.table, None);
+    spec.trail = vec![trail];
+    spec.joined = session.joined_tree(node, segment);
+    spec
+}

@@ -1,0 +1,260 @@
+//! A navigation: load the root entity's rows, then touch the expanded
+//! relationship paths of every object, depth first, in primary-key order,
+//! as application code would (`for u in users: for p in u.posts: p.comments`).
+//! `trace`, `compare` and the explorer's replay all run one.
+
+use crate::db::value::value_to_json;
+use crate::db::{Key, QueryLog, TracedConnection};
+use crate::loader::Strategy;
+use crate::model::{EntityId, Model};
+use crate::plan::{LoadPlan, NodeId};
+use crate::session::{Access, ObjId, Related, RootQuery, Session};
+use anyhow::{Result, bail};
+use rusqlite::types::Value;
+use std::collections::HashSet;
+
+#[derive(Clone, Debug)]
+pub struct Navigation {
+    pub root: EntityId,
+    pub limit: Option<i64>,
+    /// Relationship paths to touch (`posts`, `posts.comments`).
+    pub expand: Vec<String>,
+    /// A strategy chosen for a path, like a loader option; other paths
+    /// use the model's `lazy`.
+    pub strategies: Vec<(String, Strategy)>,
+}
+
+impl Navigation {
+    /// The default navigation: every relationship of the root, one level.
+    pub fn default_for(model: &Model, root: EntityId, limit: Option<i64>) -> Navigation {
+        Navigation {
+            root,
+            limit,
+            expand: model
+                .entity(root)
+                .relationships
+                .iter()
+                .map(|r| model.rel(*r).name.clone())
+                .collect(),
+            strategies: Vec::new(),
+        }
+    }
+
+    /// The same navigation with one strategy on every expanded path.
+    pub fn with_strategy(&self, strategy: Strategy) -> Navigation {
+        Navigation {
+            strategies: self.expand.iter().map(|p| (p.clone(), strategy)).collect(),
+            ..self.clone()
+        }
+    }
+}
+
+/// An object as the navigation saw it, with the relationships it touched.
+#[derive(Clone, Debug, PartialEq)]
+pub struct GraphNode {
+    pub entity: String,
+    pub pk: Key,
+    pub label: Option<Value>,
+    pub relations: Vec<(String, GraphRelated)>,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub enum GraphRelated {
+    Many(Vec<GraphNode>),
+    One(Option<Box<GraphNode>>),
+}
+
+/// A relationship that refused to load (raise, write_only iteration).
+#[derive(Clone, Debug, PartialEq)]
+pub struct AccessError {
+    pub path: String,
+    pub parent_pk: Key,
+    pub message: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Outcome {
+    pub root: String,
+    pub limit: Option<i64>,
+    /// Each expanded path with the strategy that actually loaded it.
+    pub strategies: Vec<(String, Strategy)>,
+    pub log: QueryLog,
+    pub graph: Vec<GraphNode>,
+    pub errors: Vec<AccessError>,
+}
+
+struct Walker<'s, 'a> {
+    session: &'s mut Session<'a>,
+    expanded: HashSet<NodeId>,
+    errors: Vec<AccessError>,
+}
+
+/// Runs a navigation in a fresh session and returns what happened.
+pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<Outcome> {
+    let mut plan = LoadPlan::new(nav.root);
+    let mut expanded = HashSet::new();
+    for path in &nav.expand {
+        let mut node = NodeId::ROOT;
+        // Every prefix of an expanded path is touched on the way.
+        for (i, _) in path.split('.').enumerate() {
+            let prefix: Vec<&str> = path.split('.').take(i + 1).collect();
+            node = plan.add_path(model, &prefix.join("."))?;
+            expanded.insert(node);
+        }
+        let _ = node;
+    }
+    for (path, strategy) in &nav.strategies {
+        let node = plan.add_path(model, path)?;
+        plan.set_strategy(node, Some(*strategy));
+    }
+    for (path, strategy) in &nav.strategies {
+        let node = plan.find_path(model, path).expect("added above");
+        let rel = model.rel(plan.node(node).rel.expect("relationship"));
+        if rel.direction == crate::model::Direction::ManyToOne
+            && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly)
+        {
+            bail!(
+                "{} is many-to-one; '{}' loaders work on collections only",
+                model.rel_display(rel.id),
+                strategy.name()
+            );
+        }
+    }
+    let strategies: Vec<(String, Strategy)> = nav
+        .expand
+        .iter()
+        .map(|p| {
+            let node = plan.find_path(model, p).expect("added above");
+            (p.clone(), plan.strategy_of(model, node, NodeId::ROOT))
+        })
+        .collect();
+
+    let mut session = Session::new(model, conn, plan);
+    let entity = model.entity(nav.root);
+    conn.begin_step(match nav.limit {
+        Some(k) => format!("load the first {k} {}", entity.name),
+        None => format!("load every {}", entity.name),
+    });
+    let roots = session.load_root(&RootQuery {
+        after: None,
+        limit: nav.limit,
+    })?;
+    let mut walker = Walker {
+        session: &mut session,
+        expanded,
+        errors: Vec::new(),
+    };
+    let mut graph = Vec::with_capacity(roots.len());
+    for root in roots {
+        graph.push(walker.visit(root, NodeId::ROOT)?);
+    }
+    let errors = walker.errors;
+    drop(session);
+    Ok(Outcome {
+        root: entity.name.clone(),
+        limit: nav.limit,
+        strategies,
+        log: conn.take_log(),
+        graph,
+        errors,
+    })
+}
+
+impl Walker<'_, '_> {
+    fn visit(&mut self, object: ObjId, node: NodeId) -> Result<GraphNode> {
+        let model = self.session.model;
+        let o = self.session.object(object);
+        let mut graph = GraphNode {
+            entity: model.entity(o.entity).name.clone(),
+            pk: o.key.clone(),
+            label: self.session.label(object).cloned(),
+            relations: Vec::new(),
+        };
+        let children: Vec<NodeId> = self
+            .session
+            .plan
+            .node(node)
+            .children
+            .iter()
+            .copied()
+            .filter(|c| self.expanded.contains(c))
+            .collect();
+        for child in children {
+            let rel = self
+                .session
+                .plan
+                .node(child)
+                .rel
+                .expect("relationship node");
+            let path = self.session.plan.node(child).path.clone();
+            let strategy = self.session.strategy_for(object, rel);
+            self.session.conn.begin_step(format!(
+                "{} of {} {} {}",
+                model.rel(rel).name,
+                graph.entity,
+                graph.pk,
+                graph
+                    .label
+                    .as_ref()
+                    .map(crate::db::value::value_to_text)
+                    .unwrap_or_default()
+            ));
+            let related = if strategy == Strategy::WriteOnly {
+                // What `trace` does for write-only: the explicit select().
+                Related::Many(self.session.select_write_only(object, rel)?)
+            } else {
+                match self.session.access(object, rel)? {
+                    Access::Loaded(related) => related,
+                    Access::Refused(message) => {
+                        self.errors.push(AccessError {
+                            path,
+                            parent_pk: graph.pk.clone(),
+                            message,
+                        });
+                        continue;
+                    }
+                }
+            };
+            let value = match related {
+                Related::Many(items) => GraphRelated::Many(
+                    items
+                        .into_iter()
+                        .map(|c| self.visit(c, child))
+                        .collect::<Result<_>>()?,
+                ),
+                Related::One(item) => GraphRelated::One(match item {
+                    Some(c) => Some(Box::new(self.visit(c, child)?)),
+                    None => None,
+                }),
+            };
+            graph.relations.push((model.rel(rel).name.clone(), value));
+        }
+        Ok(graph)
+    }
+}
+
+impl GraphNode {
+    pub fn to_json(&self) -> serde_json::Value {
+        let mut map = serde_json::Map::new();
+        map.insert("entity".into(), self.entity.clone().into());
+        map.insert("pk".into(), self.pk.to_json());
+        map.insert(
+            "label".into(),
+            self.label
+                .as_ref()
+                .map_or(serde_json::Value::Null, value_to_json),
+        );
+        for (name, related) in &self.relations {
+            let value = match related {
+                GraphRelated::Many(items) => {
+                    serde_json::Value::Array(items.iter().map(GraphNode::to_json).collect())
+                }
+                GraphRelated::One(item) => item
+                    .as_ref()
+                    .map_or(serde_json::Value::Null, |n| n.to_json()),
+            };
+            map.insert(name.clone(), value);
+        }
+        serde_json::Value::Object(map)
+    }
+}
