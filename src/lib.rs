@@ -2,6 +2,11 @@
 //! database. SQLAlchemy 2.x's loader strategies re-implemented on SQLite,
 //! with every statement traced.
 
+// Model errors carry a whole diagnostic (message, place, excerpt, help);
+// they are rare and returned once, so their size does not matter.
+#![allow(clippy::result_large_err)]
+
+pub mod analysis;
 pub mod cli;
 pub mod db;
 pub mod loader;
@@ -9,3 +14,4 @@ pub mod model;
 pub mod navigation;
 pub mod plan;
 pub mod session;
+pub mod tui;

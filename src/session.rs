@@ -372,8 +372,9 @@ impl<'a> Session<'a> {
             Ok(())
         })?;
         let loaded = Loaded { rows };
-        // Eager loaders of the main entity, then of each joined one.
         let main_objects = loaded.objects();
+        conn.set_last_distinct(main_objects.len());
+        // Eager loaders of the main entity, then of each joined one.
         self.after_load(prepared.main.node, &main_objects, load_origin)?;
         let mut index = 1;
         self.after_joined_load(&prepared.main, &mut loaded_at, &mut index, load_origin)?;
@@ -529,10 +530,11 @@ impl<'a> Session<'a> {
         let node = self
             .plan
             .child_or_insert(self.model, self.object(parent).node, rel);
-        if let Some(related) = self.related(parent, rel) {
-            if !matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
-                return Ok(Access::Loaded(related.clone()));
-            }
+        // Dynamic and write-only attributes are queries, never cached.
+        if let Some(related) = self.related(parent, rel)
+            && !matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly)
+        {
+            return Ok(Access::Loaded(related.clone()));
         }
         loader::for_strategy(strategy).access(self, parent, node)
     }

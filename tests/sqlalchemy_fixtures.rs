@@ -19,7 +19,7 @@ fn check(path: &Path) -> Result<(), String> {
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let conn = TracedConnection::new(open_sample().unwrap());
     let schema = Schema::read(conn.raw()).unwrap();
-    let mut model = Model::load_file(Path::new("assets/models/blog.toml"), &schema).unwrap();
+    let mut model = Model::load_file(Path::new("assets/models/blog.toml"), &schema, false).unwrap();
     let root = model
         .entity_by_name(fixture["root"].as_str().unwrap())
         .unwrap();
@@ -95,7 +95,7 @@ fn check(path: &Path) -> Result<(), String> {
         }
     }
     let graph: Vec<Value> = outcome.graph.iter().map(|g| g.to_json()).collect();
-    if &Value::Array(graph.clone()) != &fixture["graph"] {
+    if Value::Array(graph.clone()) != fixture["graph"] {
         problems.push(format!(
             "object graph differs:\n  sqlalchemy: {}\n  loadscope:  {}",
             &fixture["graph"]

@@ -1,1 +1,257 @@
-//! The command line: the explorer, `trace`, `compare`, `sample`, `model`.
+//! The command line: the explorer (no subcommand), `trace`, `compare`,
+//! `sample`, `model`. Exit codes: 0 success, 1 error, 2 bad usage.
+
+pub mod compare;
+pub mod report;
+pub mod sample;
+pub mod trace;
+pub mod workspace;
+
+use crate::loader::Strategy;
+use crate::model::{Diagnostic, Model};
+use crate::navigation::Navigation;
+use anyhow::{Result, bail};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "loadscope",
+    version,
+    about = "See what an ORM's relationship loaders really do to a database",
+    long_about = "See what an ORM's relationship loaders really do to a database.\n\n\
+        Without a subcommand, opens the explorer on DB (or the built-in sample): browse \
+        the rows, expand relationships, switch loader strategies (SQLAlchemy's lazy= \
+        values) and watch every SQL statement they send.",
+    args_conflicts_with_subcommands = true
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+/// Which database and model to use.
+#[derive(Args, Debug, Clone, Default)]
+pub struct OpenArgs {
+    /// SQLite database, opened read-only (default: the built-in sample)
+    #[arg(value_name = "DB")]
+    pub db: Option<PathBuf>,
+    /// Model file: .toml, or a SQLAlchemy models .py (default: the sample's
+    /// model, or inferred from foreign keys for a user database)
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Load a .py model even where it misuses SQLAlchemy (as warnings)
+    #[arg(long)]
+    pub lenient: bool,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one navigation headless and print its statement log
+    Trace(TraceArgs),
+    /// Run the same navigation under every strategy, one row each
+    Compare(NavArgs),
+    /// Write a generated database of any size (same seed, same data)
+    Sample(SampleArgs),
+    /// Print the model (inferred from foreign keys, or a model file) as TOML
+    Model(ModelArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct NavArgs {
+    /// SQLite database, opened read-only (default: the built-in sample)
+    #[arg(long, value_name = "PATH")]
+    pub db: Option<PathBuf>,
+    /// Model file, .toml or .py (default: the sample's, or inferred)
+    #[arg(long, value_name = "FILE")]
+    pub model: Option<PathBuf>,
+    /// Load a .py model even where it misuses SQLAlchemy (as warnings)
+    #[arg(long)]
+    pub lenient: bool,
+    /// Root entity (default: the model's first)
+    #[arg(long, value_name = "ENTITY")]
+    pub root: Option<String>,
+    /// Load only the first K roots (LIMIT ? OFFSET ?); default: all
+    #[arg(long, value_name = "K")]
+    pub limit: Option<i64>,
+    /// Relationship paths to touch, comma-separated (posts,posts.comments);
+    /// default: every relationship of the root
+    #[arg(long, value_name = "PATHS", value_delimiter = ',')]
+    pub expand: Vec<String>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TraceArgs {
+    #[command(flatten)]
+    pub nav: NavArgs,
+    /// Strategy for every expanded path, or PATH=NAME for one path
+    /// (repeatable); default: each relationship's lazy from the model
+    #[arg(long, value_name = "NAME|PATH=NAME")]
+    pub strategy: Vec<String>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SampleArgs {
+    /// Number of users
+    #[arg(long)]
+    pub users: u64,
+    /// Average posts per user
+    #[arg(long, default_value_t = 10)]
+    pub posts_per_user: u64,
+    /// Seed of the generator: the same seed gives the same data
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// The database file to write
+    #[arg(long, value_name = "FILE")]
+    pub out: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ModelArgs {
+    #[command(flatten)]
+    pub open: OpenArgs,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Format {
+    Text,
+    Json,
+    Markdown,
+}
+
+/// Parses the arguments, runs the command and reports errors: the whole
+/// program, behind a thin `main`.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            report_error(&error);
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Prints an error: a model diagnostic as it is (it is already a full
+/// screen), anything else as `error: ...` with its causes.
+pub fn report_error(error: &anyhow::Error) {
+    if let Some(diagnostic) = error.downcast_ref::<Diagnostic>() {
+        eprintln!("{diagnostic}");
+    } else {
+        eprintln!("error: {error:#}");
+    }
+}
+
+pub fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => crate::tui::run(&cli.open),
+        Some(Command::Trace(args)) => trace::run(&args),
+        Some(Command::Compare(args)) => compare::run(&args),
+        Some(Command::Sample(args)) => {
+            let summary = sample::generate(&sample::SampleOptions {
+                users: args.users,
+                posts_per_user: args.posts_per_user,
+                seed: args.seed,
+                out: args.out.clone(),
+                force: args.force,
+            })?;
+            println!(
+                "wrote {}: {} users, {} posts, {} comments, {} tags, {} post_tags",
+                args.out.display(),
+                summary.users,
+                summary.posts,
+                summary.comments,
+                summary.tags,
+                summary.post_tags
+            );
+            Ok(())
+        }
+        Some(Command::Model(args)) => {
+            let ws = workspace::open(
+                args.open.db.as_deref(),
+                args.open.model.as_deref(),
+                args.open.lenient,
+            )?;
+            print!("{}", crate::model::toml::write(&ws.model.to_spec()));
+            Ok(())
+        }
+    }
+}
+
+/// Warnings of a model (things a .py model could not map), on stderr.
+pub fn print_warnings(model: &Model) {
+    for warning in &model.warnings {
+        eprintln!("{warning}");
+    }
+}
+
+/// The navigation the arguments ask for.
+pub fn navigation(model: &Model, args: &NavArgs, strategies: &[String]) -> Result<Navigation> {
+    let root = match &args.root {
+        None => crate::model::EntityId(0),
+        Some(name) => model.entity_by_name(name).ok_or_else(|| {
+            let names: Vec<&str> = model.entities.iter().map(|e| e.name.as_str()).collect();
+            anyhow::anyhow!(
+                "unknown root entity `{name}`; entities: {}{}",
+                names.join(", "),
+                crate::model::diagnostic::did_you_mean(name, names.iter().copied())
+            )
+        })?,
+    };
+    if let Some(limit) = args.limit
+        && limit < 0
+    {
+        bail!("--limit must be 0 or more, not {limit}");
+    }
+    let mut nav = Navigation::default_for(model, root, args.limit);
+    let expand: Vec<String> = args
+        .expand
+        .iter()
+        .map(|p| p.trim().to_string())
+        .filter(|p| !p.is_empty())
+        .collect();
+    if !expand.is_empty() {
+        nav.expand = expand;
+    }
+    for item in strategies {
+        match item.split_once('=') {
+            Some((path, name)) => nav
+                .strategies
+                .push((path.trim().to_string(), parse_strategy(name)?)),
+            None => {
+                let strategy = parse_strategy(item)?;
+                nav.strategies = nav.expand.iter().map(|p| (p.clone(), strategy)).collect();
+            }
+        }
+    }
+    // Check the paths now, for a clear message.
+    let mut plan = crate::plan::LoadPlan::new(root);
+    for path in nav
+        .expand
+        .iter()
+        .chain(nav.strategies.iter().map(|(p, _)| p))
+    {
+        plan.add_path(model, path)?;
+    }
+    Ok(nav)
+}
+
+pub fn parse_strategy(name: &str) -> Result<Strategy> {
+    Strategy::parse(name).ok_or_else(|| {
+        let names = Strategy::names();
+        anyhow::anyhow!(
+            "unknown strategy `{}`; strategies: {}{}",
+            name.trim(),
+            names.join(", "),
+            crate::model::diagnostic::did_you_mean(name.trim(), names.iter().copied())
+        )
+    })
+}

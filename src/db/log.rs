@@ -40,6 +40,9 @@ pub struct Statement {
     pub step: Option<usize>,
     /// Log section (incremented by a session reset).
     pub section: usize,
+    /// Distinct objects the rows held, when they were objects: fewer than
+    /// `rows` when a join repeated a parent.
+    pub distinct: Option<usize>,
 }
 
 #[derive(Clone, Debug, Default)]

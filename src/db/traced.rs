@@ -60,8 +60,16 @@ impl TracedConnection {
             duration,
             step: self.step.get(),
             section,
+            distinct: None,
         });
         Ok(count)
+    }
+
+    /// Records how many distinct objects the last statement's rows held.
+    pub fn set_last_distinct(&self, distinct: usize) {
+        if let Some(last) = self.log.borrow_mut().statements.last_mut() {
+            last.distinct = Some(distinct);
+        }
     }
 
     /// Starts a navigation step: statements from now on are attributed to it.

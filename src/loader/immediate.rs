@@ -32,15 +32,14 @@ impl Loader for ImmediateLoader {
             .as_mut()
             .and_then(VecDeque::pop_front)
         {
+            let rel = session.plan.node(node).rel.expect("relationship node");
             for parent in parents {
-                if !session.is_loaded(
-                    parent,
-                    session.plan.node(node).rel.expect("relationship node"),
-                ) {
-                    if let Err(e) = lazy_load(session, parent, node, Strategy::Immediate) {
-                        session.deferred_immediate = None;
-                        return Err(e);
-                    }
+                if session.is_loaded(parent, rel) {
+                    continue;
+                }
+                if let Err(e) = lazy_load(session, parent, node, Strategy::Immediate) {
+                    session.deferred_immediate = None;
+                    return Err(e);
                 }
             }
         }

@@ -281,22 +281,18 @@ impl SelectSpec {
 
         let distinct = if self.distinct { "DISTINCT " } else { "" };
         let mut sql = format!("SELECT {distinct}{} FROM {from}", builder.select_list());
-        if !wrap {
-            if let Some(w) = &self.where_clause {
-                sql.push_str(&format!(" WHERE {w}"));
-            }
+        if !wrap && let Some(w) = &self.where_clause {
+            sql.push_str(&format!(" WHERE {w}"));
         }
         let mut order_terms: Vec<String> = self.order_text.into_iter().collect();
         order_terms.extend(order.iter().map(Order::render));
         if !order_terms.is_empty() {
             sql.push_str(&format!(" ORDER BY {}", order_terms.join(", ")));
         }
-        if !wrap {
-            if let Some(limit) = self.limit {
-                tail.push_str(" LIMIT ? OFFSET ?");
-                params.push(Value::Integer(limit));
-                params.push(Value::Integer(0));
-            }
+        if !wrap && let Some(limit) = self.limit {
+            tail.push_str(" LIMIT ? OFFSET ?");
+            params.push(Value::Integer(limit));
+            params.push(Value::Integer(0));
         }
         sql.push_str(&tail);
         Rendered {

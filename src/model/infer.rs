@@ -129,22 +129,12 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
 /// Exactly two foreign keys, and every column is one of them.
 fn is_link_table(table: &Table) -> bool {
     table.foreign_keys.len() == 2
-        && table.foreign_keys[0].to_table.is_empty().not()
         && table.columns.iter().all(|c| {
             table
                 .foreign_keys
                 .iter()
                 .any(|k| k.from.eq_ignore_ascii_case(&c.name))
         })
-}
-
-trait Not {
-    fn not(self) -> bool;
-}
-impl Not for bool {
-    fn not(self) -> bool {
-        !self
-    }
 }
 
 /// `manager_id` -> `manager`; a column not ending in `_id` gives the
@@ -161,7 +151,7 @@ fn many_to_one_name(column: &str, to_table: &str) -> String {
 pub fn entity_name(table: &str) -> String {
     let singular = singular(table);
     singular
-        .split(|c: char| c == '_' || c == '-' || c == ' ')
+        .split(['_', '-', ' '])
         .filter(|w| !w.is_empty())
         .map(|w| {
             let mut chars = w.chars();

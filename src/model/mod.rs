@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod infer;
+pub mod python;
 pub mod resolve;
 pub mod spec;
 pub mod toml;
@@ -156,15 +157,29 @@ impl Model {
         format!("{}.{}", self.entity(rel.parent).name, rel.name)
     }
 
-    /// Loads a model file (`.toml`) and checks it against the schema.
-    pub fn load_file(path: &Path, schema: &Schema) -> anyhow::Result<Model> {
-        let text = std::fs::read_to_string(path)
+    /// Loads a model file (`.toml` or SQLAlchemy `.py`) and checks it
+    /// against the schema. `lenient` turns what a `.py` model gets wrong
+    /// about SQLAlchemy into warnings.
+    pub fn load_file(path: &Path, schema: &Schema, lenient: bool) -> anyhow::Result<Model> {
+        let bytes = std::fs::read(path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read model file: {e}", path.display()))?;
-        Model::from_text(&path.display().to_string(), text, schema)
+        let text = String::from_utf8(bytes).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not UTF-8 text (invalid byte at offset {})",
+                path.display(),
+                e.utf8_error().valid_up_to()
+            )
+        })?;
+        Model::from_text(&path.display().to_string(), text, schema, lenient)
     }
 
     /// Parses model text; the format follows the file name's extension.
-    pub fn from_text(name: &str, text: String, schema: &Schema) -> anyhow::Result<Model> {
+    pub fn from_text(
+        name: &str,
+        text: String,
+        schema: &Schema,
+        lenient: bool,
+    ) -> anyhow::Result<Model> {
         let source = SourceFile {
             name: name.to_string(),
             text,
@@ -172,11 +187,86 @@ impl Model {
         let lower = name.to_ascii_lowercase();
         let parsed = if lower.ends_with(".toml") {
             toml::parse(source)?
+        } else if lower.ends_with(".py") {
+            python::parse(source, lenient)?
         } else {
             anyhow::bail!(
-                "{name}: unknown model format; a model file is `.toml` (see the README's \"Model file format\")"
+                "{name}: unknown model format; a model file is `.toml` or a SQLAlchemy `.py`"
             );
         };
         Ok(resolve::resolve(parsed, schema)?)
+    }
+}
+
+impl Model {
+    /// The model as a spec again, for writing it out as TOML
+    /// (`loadscope model`): every value that differs from a default.
+    pub fn to_spec(&self) -> spec::ModelSpec {
+        use diagnostic::Located;
+        let text = |s: &str| Located::bare(s.to_string());
+        let entities = self
+            .entities
+            .iter()
+            .map(|e| spec::EntitySpec {
+                name: text(&e.name),
+                table: text(&e.table),
+                label: e.label.map(|i| text(&e.columns[i])),
+                primary_key: None,
+                relationships: e
+                    .relationships
+                    .iter()
+                    .map(|r| {
+                        let rel = self.rel(*r);
+                        let target = self.entity(rel.target);
+                        let mut out =
+                            spec::RelationshipSpec::new(text(&rel.name), text(&target.name));
+                        match &rel.join {
+                            Join::Direct {
+                                parent_col,
+                                target_col,
+                            } => {
+                                let (table, column) = if rel.direction == Direction::OneToMany {
+                                    (&target.table, &target.columns[*target_col])
+                                } else {
+                                    (&e.table, &e.columns[*parent_col])
+                                };
+                                out.foreign_key = Some(text(&format!("{table}.{column}")));
+                                if rel.parent == rel.target {
+                                    out.direction = Some(text(rel.direction.name()));
+                                }
+                            }
+                            Join::Secondary { table, .. } => out.secondary = Some(text(table)),
+                        }
+                        if rel.lazy != Strategy::Select {
+                            out.lazy = Some(text(rel.lazy.lazy_value()));
+                        }
+                        if rel.lazy == Strategy::JoinedInner {
+                            out.innerjoin = Some(Located::bare(true));
+                        }
+                        if !rel.order_by.is_empty() {
+                            let terms: Vec<String> = rel
+                                .order_by
+                                .iter()
+                                .map(|o| {
+                                    format!(
+                                        "{}.{}{}",
+                                        o.table,
+                                        o.column,
+                                        if o.descending { " DESC" } else { "" }
+                                    )
+                                })
+                                .collect();
+                            out.order_by = Some(text(&terms.join(", ")));
+                        }
+                        out.back_populates = rel.back_populates.as_deref().map(text);
+                        if rel.chunksize != resolve::DEFAULT_CHUNKSIZE {
+                            out.chunksize = Some(Located::bare(rel.chunksize as i64));
+                        }
+                        out
+                    })
+                    .collect(),
+            })
+            .collect();
+        spec::ModelSpec { entities }
     }
 }

@@ -1,0 +1,137 @@
+//! Reading a statement log the way Django Debug Toolbar's SQL panel does:
+//! statements with the same SQL and different parameters are *similar*
+//! (the N+1 signature when one loader issues one per parent), the same
+//! SQL with the same parameters is a *duplicate*, and per-loader totals.
+
+use crate::db::{QueryLog, Statement};
+use crate::loader::Strategy;
+use std::collections::HashMap;
+use std::time::Duration;
+
+/// Totals for one loader (a root query or a relationship path).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LoaderSummary {
+    /// `User` or `User.posts`.
+    pub loader: String,
+    pub path: Option<String>,
+    pub strategy: Option<Strategy>,
+    pub statements: usize,
+    pub rows: usize,
+    pub duration: Duration,
+    /// One statement per parent: the same SQL again and again.
+    pub n_plus_one: bool,
+}
+
+/// How a statement relates to the others of its log.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Repeat {
+    /// The only statement with its SQL.
+    Unique,
+    /// `count` statements share its SQL with other parameters.
+    Similar { count: usize },
+    /// `count` statements share its SQL and its parameters.
+    Duplicate { count: usize },
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Analysis {
+    pub loaders: Vec<LoaderSummary>,
+    /// Per statement, in log order.
+    pub repeats: Vec<Repeat>,
+}
+
+/// A statement that carries a list of keys (`IN (...)`) is a batch, not
+/// one statement per parent.
+fn is_batch(statement: &Statement) -> bool {
+    statement.sql.contains(" IN (")
+}
+
+pub fn analyze(log: &QueryLog) -> Analysis {
+    analyze_statements(&log.statements)
+}
+
+pub fn analyze_statements(statements: &[Statement]) -> Analysis {
+    let mut by_sql: HashMap<&str, usize> = HashMap::new();
+    let mut by_sql_params: HashMap<(&str, String), usize> = HashMap::new();
+    for s in statements {
+        *by_sql.entry(&s.sql).or_default() += 1;
+        *by_sql_params
+            .entry((&s.sql, format!("{:?}", s.params)))
+            .or_default() += 1;
+    }
+    let repeats = statements
+        .iter()
+        .map(|s| {
+            let same_params = by_sql_params[&(&*s.sql, format!("{:?}", s.params))];
+            if same_params > 1 {
+                Repeat::Duplicate { count: same_params }
+            } else if by_sql[&*s.sql] > 1 {
+                Repeat::Similar {
+                    count: by_sql[&*s.sql],
+                }
+            } else {
+                Repeat::Unique
+            }
+        })
+        .collect();
+
+    let mut loaders: Vec<LoaderSummary> = Vec::new();
+    let mut index: HashMap<(String, Option<String>), usize> = HashMap::new();
+    let mut per_loader_sql: Vec<HashMap<&str, usize>> = Vec::new();
+    for s in statements {
+        let key = (
+            s.origin.loader.to_string(),
+            s.origin.path.as_deref().map(str::to_string),
+        );
+        let i = *index.entry(key.clone()).or_insert_with(|| {
+            loaders.push(LoaderSummary {
+                loader: key.0.clone(),
+                path: key.1.clone(),
+                strategy: s.origin.strategy,
+                statements: 0,
+                rows: 0,
+                duration: Duration::ZERO,
+                n_plus_one: false,
+            });
+            per_loader_sql.push(HashMap::new());
+            loaders.len() - 1
+        });
+        let summary = &mut loaders[i];
+        summary.statements += 1;
+        summary.rows += s.rows;
+        summary.duration += s.duration;
+        if s.origin.path.is_some() && !is_batch(s) {
+            let n = per_loader_sql[i].entry(&s.sql).or_default();
+            *n += 1;
+            if *n > 1 {
+                summary.n_plus_one = true;
+            }
+        }
+    }
+    Analysis { loaders, repeats }
+}
+
+/// `1.23 ms`, `45 µs`: short, for narrow columns.
+pub fn format_duration(d: Duration) -> String {
+    let micros = d.as_secs_f64() * 1e6;
+    if micros < 1000.0 {
+        format!("{micros:.0} µs")
+    } else if micros < 1e6 {
+        format!("{:.2} ms", micros / 1000.0)
+    } else {
+        format!("{:.2} s", micros / 1e6)
+    }
+}
+
+/// `1,000,000`
+pub fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,123 @@
+//! `loadscope compare`: the same navigation under every strategy, each in
+//! a fresh session, one row each.
+
+use super::{Format, NavArgs, navigation, print_warnings, report, workspace};
+use crate::analysis::format_duration;
+use crate::loader::Strategy;
+use crate::model::Direction;
+use crate::navigation::{self as nav, Outcome};
+use anyhow::Result;
+
+pub fn run(args: &NavArgs) -> Result<()> {
+    let ws = workspace::open(args.db.as_deref(), args.model.as_deref(), args.lenient)?;
+    print_warnings(&ws.model);
+    let base = navigation(&ws.model, args, &[])?;
+    let outcomes = compare(&ws.model, &ws.conn, &base)?;
+    match args.format {
+        Format::Json => {
+            let all: Vec<_> = outcomes.iter().map(|(_, o)| report::to_json(o)).collect();
+            println!("{}", serde_json::to_string_pretty(&all)?);
+        }
+        Format::Text => print!("{}", text(&outcomes)),
+        Format::Markdown => print!("{}", markdown(&outcomes)),
+    }
+    Ok(())
+}
+
+/// Runs `base` once per strategy. Strategies that cannot apply to one of
+/// the expanded paths (dynamic and write_only on a many-to-one) are left
+/// out, as SQLAlchemy would refuse that mapping.
+pub fn compare(
+    model: &crate::model::Model,
+    conn: &crate::db::TracedConnection,
+    base: &nav::Navigation,
+) -> Result<Vec<(Strategy, Outcome)>> {
+    let has_many_to_one = base.expand.iter().any(|path| {
+        let mut plan = crate::plan::LoadPlan::new(base.root);
+        plan.add_path(model, path)
+            .ok()
+            .and_then(|n| plan.node(n).rel)
+            .is_some_and(|r| model.rel(r).direction == Direction::ManyToOne)
+    });
+    let mut out = Vec::new();
+    for strategy in Strategy::ALL {
+        if has_many_to_one && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
+            continue;
+        }
+        out.push((
+            strategy,
+            nav::run(model, conn, &base.with_strategy(strategy))?,
+        ));
+    }
+    Ok(out)
+}
+
+struct Row {
+    strategy: String,
+    statements: usize,
+    rows: usize,
+    duplicated: usize,
+    time: String,
+    errors: usize,
+}
+
+fn rows(outcomes: &[(Strategy, Outcome)]) -> Vec<Row> {
+    outcomes
+        .iter()
+        .map(|(s, o)| Row {
+            strategy: if s.is_deprecated() {
+                format!("{s} (deprecated)")
+            } else {
+                s.to_string()
+            },
+            statements: o.log.statements.len(),
+            rows: o.log.total_rows(),
+            duplicated: report::duplicated_rows(o),
+            time: format_duration(o.log.total_duration()),
+            errors: o.errors.len(),
+        })
+        .collect()
+}
+
+fn text(outcomes: &[(Strategy, Outcome)]) -> String {
+    let Some((_, first)) = outcomes.first() else {
+        return String::new();
+    };
+    let mut out = format!(
+        "{} ({}) · {}\n\n",
+        first.root,
+        first
+            .limit
+            .map_or("all".to_string(), |k| format!("limit {k}")),
+        first
+            .strategies
+            .iter()
+            .map(|(p, _)| p.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    out.push_str(&format!(
+        "{:<24} {:>10} {:>8} {:>11} {:>10} {:>7}\n",
+        "strategy", "statements", "rows", "duplicated", "time", "errors"
+    ));
+    for r in rows(outcomes) {
+        out.push_str(&format!(
+            "{:<24} {:>10} {:>8} {:>11} {:>10} {:>7}\n",
+            r.strategy, r.statements, r.rows, r.duplicated, r.time, r.errors
+        ));
+    }
+    out
+}
+
+fn markdown(outcomes: &[(Strategy, Outcome)]) -> String {
+    let mut out = String::from(
+        "| strategy | statements | rows | duplicated rows | time | errors |\n|---|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows(outcomes) {
+        out.push_str(&format!(
+            "| `{}` | {} | {} | {} | {} | {} |\n",
+            r.strategy, r.statements, r.rows, r.duplicated, r.time, r.errors
+        ));
+    }
+    out
+}

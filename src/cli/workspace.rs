@@ -1,0 +1,65 @@
+//! What every command starts from: a database (the built-in sample, or a
+//! user's file opened read-only), its schema, and a model (a file, the
+//! sample's, or inferred from foreign keys).
+
+use crate::db::open::{open_read_only, open_sample};
+use crate::db::{Schema, TracedConnection};
+use crate::model::{Model, infer};
+use anyhow::{Context, Result};
+use std::path::Path;
+
+/// The sample's model, embedded like its data.
+pub const SAMPLE_MODEL: &str = include_str!("../../assets/models/blog.toml");
+pub const SAMPLE_MODEL_NAME: &str = "assets/models/blog.toml";
+
+pub struct Workspace {
+    pub conn: TracedConnection,
+    pub schema: Schema,
+    pub model: Model,
+    /// For titles: `sample (blog.sql)` or the file name.
+    pub db_name: String,
+    /// For titles: the model file name, or `inferred`.
+    pub model_name: String,
+}
+
+pub fn open(db: Option<&Path>, model: Option<&Path>, lenient: bool) -> Result<Workspace> {
+    let (conn, db_name) = match db {
+        None => (open_sample()?, "sample (blog.sql)".to_string()),
+        Some(path) => (open_read_only(path)?, file_name(path)),
+    };
+    let schema = Schema::read(&conn).with_context(|| format!("{db_name}: reading the schema"))?;
+    let (model, model_name) = match (model, db) {
+        (Some(path), _) => (Model::load_file(path, &schema, lenient)?, file_name(path)),
+        (None, None) => (
+            Model::from_text(SAMPLE_MODEL_NAME, SAMPLE_MODEL.to_string(), &schema, false)?,
+            "blog.toml".to_string(),
+        ),
+        (None, Some(path)) => (inferred(&schema, path)?, "inferred".to_string()),
+    };
+    Ok(Workspace {
+        conn: TracedConnection::new(conn),
+        schema,
+        model,
+        db_name,
+        model_name,
+    })
+}
+
+/// The model of a database without a model file.
+pub fn inferred(schema: &Schema, db: &Path) -> Result<Model> {
+    let parsed = infer::infer(schema, &format!("inferred from {}", db.display()));
+    if parsed.spec.entities.is_empty() {
+        anyhow::bail!(
+            "{}: no table with a single-column primary key, so there is nothing to browse; \
+             give a model with --model",
+            db.display()
+        );
+    }
+    Ok(crate::model::resolve::resolve(parsed, schema)?)
+}
+
+fn file_name(path: &Path) -> String {
+    path.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}

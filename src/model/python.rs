@@ -1,0 +1,1552 @@
+//! SQLAlchemy declarative `models.py` files, read with a real Python parser
+//! (tree-sitter) and never executed. Both the 1.x style (`Column`,
+//! `relationship("Post")`) and the 2.0 style (`Mapped[...]`,
+//! `mapped_column`) become the same [`ModelSpec`] a TOML model gives; the
+//! resolver then checks it against the database like any other model.
+//!
+//! Only what decides how relationships load is read: mapped classes and
+//! their tables, foreign-key columns, and `relationship()` arguments.
+//! Columns themselves come from the database, so unknown column types,
+//! methods and other class attributes are skipped.
+
+use super::diagnostic::{
+    Diagnostic, Located, Severity, SourceFile, Span, did_you_mean, list, nearest,
+};
+use super::spec::{EntitySpec, ModelSpec, ParsedModel, RelationshipSpec};
+use tree_sitter::{Node, Parser, Tree};
+
+type Text = Located<String>;
+
+/// Every parameter of SQLAlchemy 2.1's `relationship()` (plus the
+/// deprecated ones it still accepts through `**kw`).
+const RELATIONSHIP_PARAMS: &[&str] = &[
+    "argument",
+    "secondary",
+    "uselist",
+    "collection_class",
+    "primaryjoin",
+    "secondaryjoin",
+    "back_populates",
+    "order_by",
+    "backref",
+    "overlaps",
+    "post_update",
+    "cascade",
+    "viewonly",
+    "init",
+    "repr",
+    "default",
+    "default_factory",
+    "compare",
+    "kw_only",
+    "hash",
+    "lazy",
+    "passive_deletes",
+    "passive_updates",
+    "active_history",
+    "enable_typechecks",
+    "foreign_keys",
+    "remote_side",
+    "join_depth",
+    "comparator_factory",
+    "single_parent",
+    "innerjoin",
+    "distinct_target_key",
+    "load_on_pending",
+    "query_class",
+    "info",
+    "omit_join",
+    "sync_backref",
+    "dataclass_metadata",
+    "bake_queries",
+    "cascade_backrefs",
+    "doc",
+];
+
+/// The strategy names `lazy=` accepts.
+const LAZY_VALUES: &[&str] = &[
+    "select",
+    "immediate",
+    "joined",
+    "subquery",
+    "selectin",
+    "raise",
+    "raise_on_sql",
+    "noload",
+    "dynamic",
+    "write_only",
+];
+
+/// Query-time loader options people write as if they were relationship()
+/// keywords, with the `lazy=` value that does the same for every query.
+const LOADER_OPTIONS: &[(&str, &str)] = &[
+    ("joinedload", "joined"),
+    ("selectinload", "selectin"),
+    ("subqueryload", "subquery"),
+    ("lazyload", "select"),
+    ("immediateload", "immediate"),
+    ("noload", "noload"),
+    ("raiseload", "raise"),
+];
+
+/// Parses a SQLAlchemy declarative models file. Entities are the mapped
+/// classes (those with `__tablename__` or `__table__`) in file order.
+///
+/// With `lenient`, problems SQLAlchemy itself would reject (an unknown
+/// `relationship()` keyword, an unknown `lazy=` value, a relationship
+/// whose target cannot be told) become warnings and the offending part is
+/// ignored; syntax errors are always errors.
+pub fn parse(source: SourceFile, lenient: bool) -> Result<ParsedModel, Diagnostic> {
+    let (spec, warnings) = {
+        let tree = parse_python(&source.text).ok_or_else(|| {
+            Diagnostic::error(&source, None, "the Python parser could not read this file")
+        })?;
+        let module = Expr {
+            node: tree.root_node(),
+            text: &source.text,
+            offset: 0,
+        };
+        check_syntax(&source, module.node)?;
+        let mut reader = Reader {
+            source: &source,
+            lenient,
+            warnings: Vec::new(),
+            tables: Vec::new(),
+            classes: Vec::new(),
+        };
+        let spec = reader.read(module)?;
+        (spec, reader.warnings)
+    };
+    Ok(ParsedModel {
+        spec,
+        source,
+        warnings,
+    })
+}
+
+fn parse_python(text: &str) -> Option<Tree> {
+    let mut parser = Parser::new();
+    parser
+        .set_language(&tree_sitter_python::LANGUAGE.into())
+        .expect("tree-sitter-python is built for this tree-sitter version");
+    parser.parse(text, None)
+}
+
+/// A syntax tree node together with the text it was parsed from: the file,
+/// or the content of a string literal (`order_by="Post.id.desc()"`) parsed
+/// on its own, whose spans are shifted by `offset` to point into the file.
+#[derive(Clone, Copy)]
+struct Expr<'a> {
+    node: Node<'a>,
+    text: &'a str,
+    offset: usize,
+}
+
+impl<'a> Expr<'a> {
+    fn with(self, node: Node<'a>) -> Expr<'a> {
+        Expr { node, ..self }
+    }
+
+    fn kind(self) -> &'a str {
+        self.node.kind()
+    }
+
+    fn source(self) -> &'a str {
+        &self.text[self.node.byte_range()]
+    }
+
+    fn span(self) -> Span {
+        let range = self.node.byte_range();
+        range.start + self.offset..range.end + self.offset
+    }
+
+    fn located(self) -> Text {
+        Located::new(self.source().to_string(), self.span())
+    }
+
+    fn field(self, name: &str) -> Option<Expr<'a>> {
+        self.node.child_by_field_name(name).map(|n| self.with(n))
+    }
+
+    fn named_children(self) -> Vec<Expr<'a>> {
+        let mut cursor = self.node.walk();
+        self.node
+            .named_children(&mut cursor)
+            .filter(|n| n.kind() != "comment")
+            .map(|n| self.with(n))
+            .collect()
+    }
+
+    /// `(x)`, `lambda: x` (SQLAlchemy accepts callables for most arguments)
+    /// and an annotation's `type` wrapper all stand for `x`.
+    fn unwrapped(self) -> Expr<'a> {
+        let inner = match self.kind() {
+            "parenthesized_expression" | "type" => self.named_children().first().copied(),
+            "lambda" => self.field("body"),
+            _ => None,
+        };
+        inner.map_or(self, Expr::unwrapped)
+    }
+
+    /// A plain string literal's content (no f-string interpolation), with
+    /// the span of the content inside the quotes.
+    fn string(self) -> Option<Text> {
+        if self.kind() != "string" {
+            return None;
+        }
+        let mut content = None;
+        let mut end = self.node.start_byte();
+        for child in self.named_children() {
+            match child.kind() {
+                "string_start" => end = child.node.end_byte(),
+                "string_content" => content = Some(child),
+                "string_end" => {}
+                _ => return None,
+            }
+        }
+        Some(match content {
+            Some(content) => content.located(),
+            None => Located::new(String::new(), end + self.offset..end + self.offset),
+        })
+    }
+
+    /// `a.b.c` as `["a", "b", "c"]`.
+    fn dotted(self) -> Option<Vec<&'a str>> {
+        match self.kind() {
+            "identifier" => Some(vec![self.source()]),
+            "attribute" => {
+                let mut path = self.field("object")?.dotted()?;
+                path.push(self.field("attribute")?.source());
+                Some(path)
+            }
+            _ => None,
+        }
+    }
+
+    /// The last name of a call's function: `relationship` for
+    /// `sa.orm.relationship(...)`.
+    fn call_name(self) -> Option<&'a str> {
+        if self.kind() != "call" {
+            return None;
+        }
+        self.field("function")?.dotted()?.last().copied()
+    }
+
+    /// A call's positional arguments and `name=value` keyword arguments.
+    fn call_args(self) -> CallArgs<'a> {
+        let mut args = CallArgs::default();
+        let Some(list) = self
+            .field("arguments")
+            .filter(|a| a.kind() == "argument_list")
+        else {
+            return args;
+        };
+        for arg in list.named_children() {
+            match arg.kind() {
+                "keyword_argument" => {
+                    if let (Some(name), Some(value)) = (arg.field("name"), arg.field("value")) {
+                        args.keywords.push(Keyword {
+                            whole: arg,
+                            name,
+                            value,
+                        });
+                    }
+                }
+                "list_splat" | "dictionary_splat" => args.splats.push(arg),
+                _ => args.positional.push(arg),
+            }
+        }
+        args
+    }
+}
+
+#[derive(Default)]
+struct CallArgs<'a> {
+    positional: Vec<Expr<'a>>,
+    keywords: Vec<Keyword<'a>>,
+    splats: Vec<Expr<'a>>,
+}
+
+#[derive(Clone, Copy)]
+struct Keyword<'a> {
+    whole: Expr<'a>,
+    name: Expr<'a>,
+    value: Expr<'a>,
+}
+
+/// Python code written inside a string literal (`order_by="Post.id"`,
+/// `Mapped["User | None"]`), which SQLAlchemy evaluates later: parsed as an
+/// expression and handed to `f`. `a, b` comes as one list-like node.
+fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Option<R> {
+    let content = string.string()?;
+    let tree = parse_python(&content.value)?;
+    if tree.root_node().has_error() {
+        return None;
+    }
+    let module = Expr {
+        node: tree.root_node(),
+        text: &content.value,
+        offset: content.span.as_ref()?.start,
+    };
+    let [statement] = module.named_children()[..] else {
+        return None;
+    };
+    if statement.kind() != "expression_statement" {
+        return None;
+    }
+    match statement.named_children()[..] {
+        [one] => f(one),
+        _ => f(statement),
+    }
+}
+
+fn check_syntax(source: &SourceFile, root: Node<'_>) -> Result<(), Diagnostic> {
+    if !root.has_error() {
+        return Ok(());
+    }
+    let (span, message) = match first_error(root) {
+        Some(missing) if missing.is_missing() => {
+            let what = if missing.is_named() {
+                missing.kind().replace('_', " ")
+            } else {
+                format!("`{}`", missing.kind())
+            };
+            (
+                missing.start_byte()..missing.start_byte(),
+                format!("Python syntax error: missing {what}"),
+            )
+        }
+        Some(error) => match unclosed_bracket(error) {
+            Some(open) => (
+                open.byte_range(),
+                format!("Python syntax error: `{}` was never closed", open.kind()),
+            ),
+            None => (
+                first_leaf(error).byte_range(),
+                "Python syntax error: invalid syntax".to_string(),
+            ),
+        },
+        None => (0..0, "Python syntax error".to_string()),
+    };
+    Err(
+        Diagnostic::error(source, Some(&span), message).with_help(format!(
+            "loadscope reads models.py with a Python parser and runs none of it; \
+             `python -m py_compile {}` reports the same problem",
+            source.name
+        )),
+    )
+}
+
+/// The first ERROR or MISSING node in file order.
+fn first_error(node: Node<'_>) -> Option<Node<'_>> {
+    if node.is_error() || node.is_missing() {
+        return Some(node);
+    }
+    let mut cursor = node.walk();
+    let children: Vec<Node<'_>> = node.children(&mut cursor).collect();
+    children
+        .into_iter()
+        .filter(|c| c.has_error() || c.is_missing())
+        .find_map(first_error)
+}
+
+/// An opening bracket among an ERROR node's tokens that nothing closes:
+/// what Python reports as "'(' was never closed".
+fn unclosed_bracket(error: Node<'_>) -> Option<Node<'_>> {
+    let mut cursor = error.walk();
+    let mut open: Vec<Node<'_>> = Vec::new();
+    for token in error.children(&mut cursor) {
+        let closes = match token.kind() {
+            "(" | "[" | "{" => {
+                open.push(token);
+                continue;
+            }
+            ")" => "(",
+            "]" => "[",
+            "}" => "{",
+            _ => continue,
+        };
+        if open.last().is_some_and(|o| o.kind() == closes) {
+            open.pop();
+        }
+    }
+    open.first().copied()
+}
+
+fn first_leaf(node: Node<'_>) -> Node<'_> {
+    node.child(0).map_or(node, first_leaf)
+}
+
+/// A `Table("post_tags", metadata, Column(...), ...)` at module level.
+struct TableDef {
+    /// The Python variable it is assigned to.
+    var: String,
+    name: Text,
+    columns: Vec<ColumnDef>,
+}
+
+/// What a `ForeignKey(...)` points at, resolved to a table once every
+/// class is known.
+#[derive(Clone)]
+enum Reference {
+    /// `ForeignKey("users.id")`
+    Table(String),
+    /// `ForeignKey(User.id)` or `ForeignKey(users_table.c.id)`: a class or
+    /// a Table variable.
+    Name(String),
+}
+
+#[derive(Clone)]
+struct ColumnDef {
+    /// The attribute (or, in a Table, the column) as written.
+    attr: Text,
+    /// The database column: `Column("name", ...)` may differ from `attr`.
+    column: String,
+    references: Option<Reference>,
+    primary_key: bool,
+}
+
+struct ClassDef {
+    name: Text,
+    table: Text,
+    columns: Vec<ColumnDef>,
+    relationships: Vec<RelationshipSpec>,
+}
+
+/// One attribute assignment of a mapped class, in a class body or at
+/// module level (`User.posts = relationship(...)`).
+struct Attr<'a> {
+    class: usize,
+    name: Expr<'a>,
+    annotation: Option<Expr<'a>>,
+    value: Option<Expr<'a>>,
+}
+
+/// A column as a relationship argument names it (`Post.id`, `"User.id"`,
+/// `post_tags.c.post_id`, a bare `id` in the class body).
+struct ColumnRef<'r> {
+    table: String,
+    column: String,
+    def: Option<&'r ColumnDef>,
+}
+
+impl ColumnRef<'_> {
+    fn qualified(&self) -> String {
+        format!("{}.{}", self.table, self.column)
+    }
+}
+
+/// What an annotation such as `Mapped[list["Post"]]` or
+/// `WriteOnlyMapped["Post"]` says about a relationship.
+#[derive(Default)]
+struct Annotation {
+    target: Option<Text>,
+    lazy: Option<Text>,
+}
+
+/// The arguments of one `relationship()`, `dynamic_loader()` or `backref()`
+/// call that matter for loading. Expressions that name classes or columns
+/// are kept as written and interpreted once every class is known.
+#[derive(Default)]
+struct Options<'a> {
+    positional: Vec<Expr<'a>>,
+    argument: Option<Expr<'a>>,
+    secondary: Option<Expr<'a>>,
+    lazy: Option<Text>,
+    innerjoin: Option<Located<bool>>,
+    order_by: Option<Expr<'a>>,
+    back_populates: Option<Text>,
+    backref: Option<Expr<'a>>,
+    remote_side: Option<Expr<'a>>,
+    foreign_keys: Option<Expr<'a>>,
+    /// `primaryjoin=` and `secondaryjoin=`, with their keyword.
+    joins: Vec<(&'static str, Expr<'a>)>,
+}
+
+struct Reader<'s> {
+    source: &'s SourceFile,
+    lenient: bool,
+    warnings: Vec<Diagnostic>,
+    tables: Vec<TableDef>,
+    classes: Vec<ClassDef>,
+}
+
+impl Reader<'_> {
+    fn warn(&mut self, span: Span, message: impl Into<String>, help: &str) {
+        let warning = Diagnostic::warning(self.source, Some(&span), message).with_help(help);
+        self.warnings.push(warning);
+    }
+
+    /// Something SQLAlchemy would reject: an error, or with `lenient` a
+    /// warning that says what is ignored instead.
+    fn problem(&mut self, diagnostic: Diagnostic, ignored: &str) -> Result<(), Diagnostic> {
+        if !self.lenient {
+            return Err(diagnostic);
+        }
+        let mut warning = diagnostic.with_help(format!("lenient: {ignored}"));
+        warning.severity = Severity::Warning;
+        self.warnings.push(warning);
+        Ok(())
+    }
+
+    fn read(&mut self, module: Expr<'_>) -> Result<ModelSpec, Diagnostic> {
+        let mut class_nodes = Vec::new();
+        let mut outside = Vec::new();
+        for statement in module.named_children() {
+            match statement.kind() {
+                "class_definition" => class_nodes.push(statement),
+                "decorated_definition" => class_nodes.extend(
+                    statement
+                        .field("definition")
+                        .filter(|d| d.kind() == "class_definition"),
+                ),
+                "expression_statement" => {
+                    let Some(assignment) = assignment(statement) else {
+                        continue;
+                    };
+                    let (Some(left), Some(right)) =
+                        (assignment.field("left"), assignment.field("right"))
+                    else {
+                        continue;
+                    };
+                    match left.kind() {
+                        "identifier" if right.call_name() == Some("Table") => {
+                            self.read_table(left.source(), right);
+                        }
+                        "attribute" => outside.push(assignment),
+                        _ => {}
+                    }
+                }
+                _ => {}
+            }
+        }
+
+        let mut attrs = Vec::new();
+        let mut unmapped = Vec::new();
+        for class in class_nodes {
+            self.read_class(class, &mut attrs, &mut unmapped);
+        }
+        for assignment in outside {
+            let Some(left) = assignment.field("left") else {
+                continue;
+            };
+            let Some(path) = left.dotted() else { continue };
+            let [owner, _] = path[..] else { continue };
+            if let Some(class) = self.class_index(owner) {
+                attrs.push(Attr {
+                    class,
+                    name: left.field("attribute").unwrap_or(left),
+                    annotation: None,
+                    value: assignment.field("right"),
+                });
+            }
+        }
+        if self.classes.is_empty() {
+            let mut error = Diagnostic::error(
+                self.source,
+                None,
+                format!("no mapped classes in {}", self.source.name),
+            )
+            .with_help(
+                "expected SQLAlchemy declarative classes such as `class User(Base):` with \
+                 `__tablename__ = \"users\"`, their columns, and relationships like \
+                 `posts = relationship(\"Post\", back_populates=\"user\")`",
+            );
+            if !unmapped.is_empty() {
+                error = error.with_help(format!(
+                    "classes found without `__tablename__` or `__table__`: {}",
+                    list(&unmapped.iter().map(String::as_str).collect::<Vec<_>>())
+                ));
+            }
+            return Err(error);
+        }
+
+        // Columns first: inferring a relationship's foreign key needs the
+        // columns of every class, including those defined after it.
+        for attr in &attrs {
+            if let Some(column) = self.column_of_attr(attr) {
+                self.classes[attr.class].columns.push(column);
+            }
+        }
+        let mut backrefs = Vec::new();
+        for attr in &attrs {
+            let Some(call) = attr.value.map(Expr::unwrapped) else {
+                continue;
+            };
+            if let Some(func @ ("relationship" | "dynamic_loader")) = call.call_name() {
+                self.read_relationship(attr, call, func, &mut backrefs)?;
+            }
+        }
+        // A backref's relationship comes after those its class declares.
+        for (target, reverse) in backrefs {
+            if let Some(class) = self.class_index(&target) {
+                self.classes[class].relationships.push(reverse);
+            }
+        }
+
+        let entities = std::mem::take(&mut self.classes)
+            .into_iter()
+            .map(|class| EntitySpec {
+                name: class.name,
+                table: class.table,
+                label: None,
+                primary_key: None,
+                relationships: class.relationships,
+            })
+            .collect();
+        Ok(ModelSpec { entities })
+    }
+
+    fn read_table(&mut self, var: &str, call: Expr<'_>) {
+        let Some(name) = call.call_args().positional.first().and_then(|a| a.string()) else {
+            self.warn(
+                call.span(),
+                format!("cannot read the table name of `{var}`; it is skipped"),
+                "write the name as a string: `Table(\"post_tags\", Base.metadata, ...)`",
+            );
+            return;
+        };
+        let columns = self.table_columns(call);
+        self.tables.push(TableDef {
+            var: var.to_string(),
+            name,
+            columns,
+        });
+    }
+
+    fn table_columns(&self, call: Expr<'_>) -> Vec<ColumnDef> {
+        call.call_args()
+            .positional
+            .into_iter()
+            .filter(|a| a.call_name() == Some("Column"))
+            .filter_map(|c| self.column_def(c, None))
+            .collect()
+    }
+
+    /// Reads a class: an entity when it has `__tablename__` or `__table__`;
+    /// its attribute assignments go to `attrs`.
+    fn read_class<'a>(
+        &mut self,
+        class: Expr<'a>,
+        attrs: &mut Vec<Attr<'a>>,
+        unmapped: &mut Vec<String>,
+    ) {
+        let (Some(name), Some(body)) = (class.field("name"), class.field("body")) else {
+            return;
+        };
+        let assignments: Vec<Expr<'a>> = body
+            .named_children()
+            .into_iter()
+            .filter_map(assignment)
+            .collect();
+        let dunder = |wanted: &str| {
+            assignments
+                .iter()
+                .find(|a| a.field("left").is_some_and(|l| l.source() == wanted))
+                .and_then(|a| a.field("right"))
+        };
+        let (table, columns) = if let Some(value) = dunder("__tablename__") {
+            match value.string() {
+                Some(table) => (table, Vec::new()),
+                None => {
+                    self.warn(
+                        value.span(),
+                        format!(
+                            "cannot read `__tablename__` of {}; the class is skipped",
+                            name.source()
+                        ),
+                        "loadscope runs no Python: write the table name as a string literal",
+                    );
+                    return;
+                }
+            }
+        } else if let Some(value) = dunder("__table__") {
+            match self.table_value(value) {
+                Some(found) => found,
+                None => {
+                    self.warn(
+                        value.span(),
+                        format!("cannot read `__table__` of {}; the class is skipped", name.source()),
+                        "use `Table(\"name\", Base.metadata, ...)` or a module-level variable holding one",
+                    );
+                    return;
+                }
+            }
+        } else {
+            let has_relationship = assignments.iter().any(|a| {
+                a.field("right")
+                    .and_then(|r| r.unwrapped().call_name())
+                    .is_some_and(|f| f == "relationship" || f == "dynamic_loader")
+            });
+            if has_relationship {
+                self.warn(
+                    name.span(),
+                    format!(
+                        "class {} has relationships but no `__tablename__`; it is not read as an entity",
+                        name.source()
+                    ),
+                    "give it `__tablename__ = \"...\"`, as loadscope does not derive table names",
+                );
+            }
+            unmapped.push(name.source().to_string());
+            return;
+        };
+        let index = self.classes.len();
+        self.classes.push(ClassDef {
+            name: name.located(),
+            table,
+            columns,
+            relationships: Vec::new(),
+        });
+        for assignment in assignments {
+            let Some(left) = assignment
+                .field("left")
+                .filter(|l| l.kind() == "identifier")
+            else {
+                continue;
+            };
+            if left.source().starts_with("__") {
+                continue;
+            }
+            attrs.push(Attr {
+                class: index,
+                name: left,
+                annotation: assignment.field("type"),
+                value: assignment.field("right"),
+            });
+        }
+    }
+
+    /// `__table__ = Table(...)` or `__table__ = some_table`.
+    fn table_value(&self, value: Expr<'_>) -> Option<(Text, Vec<ColumnDef>)> {
+        if value.call_name() == Some("Table") {
+            let name = value.call_args().positional.first()?.string()?;
+            return Some((name, self.table_columns(value)));
+        }
+        let table = self.table_by_var(value.source())?;
+        Some((table.name.clone(), table.columns.clone()))
+    }
+
+    fn column_of_attr(&self, attr: &Attr<'_>) -> Option<ColumnDef> {
+        let name = attr.name.located();
+        match attr.value {
+            Some(value) => {
+                let mut call = value.unwrapped();
+                // `deferred(Column(...))` and `column_property(Column(...))`
+                if matches!(call.call_name(), Some("deferred" | "column_property")) {
+                    call = *call.call_args().positional.first()?;
+                }
+                match call.call_name()? {
+                    "Column" | "mapped_column" => self.column_def(call, Some(name)),
+                    _ => None,
+                }
+            }
+            // `name: Mapped[str]` with no value is a column named after the attribute.
+            None => {
+                let head = annotation_generic(attr.annotation?)?.0;
+                (head.dotted()?.last() == Some(&"Mapped")).then(|| ColumnDef {
+                    column: name.value.clone(),
+                    attr: name,
+                    references: None,
+                    primary_key: false,
+                })
+            }
+        }
+    }
+
+    /// `Column("name", Integer, ForeignKey("users.id"), primary_key=True)`;
+    /// in a Table the first argument names the column, in a class it may.
+    fn column_def(&self, call: Expr<'_>, attr: Option<Text>) -> Option<ColumnDef> {
+        let args = call.call_args();
+        let explicit = args.positional.first().and_then(|a| a.string());
+        let attr = attr.or_else(|| explicit.clone())?;
+        let references = args
+            .positional
+            .iter()
+            .find_map(|a| foreign_key_reference(*a));
+        let primary_key = args
+            .keywords
+            .iter()
+            .any(|k| k.name.source() == "primary_key" && k.value.kind() == "true");
+        Some(ColumnDef {
+            column: explicit.map_or_else(|| attr.value.clone(), |e| e.value),
+            attr,
+            references,
+            primary_key,
+        })
+    }
+
+    fn class_index(&self, name: &str) -> Option<usize> {
+        self.classes.iter().position(|c| c.name.value == name)
+    }
+
+    fn table_by_var(&self, var: &str) -> Option<&TableDef> {
+        self.tables.iter().find(|t| t.var == var)
+    }
+
+    fn referenced_table<'r>(&'r self, reference: &'r Reference) -> &'r str {
+        match reference {
+            Reference::Table(table) => table,
+            Reference::Name(name) => match self.class_index(name) {
+                Some(class) => &self.classes[class].table.value,
+                None => self.table_by_var(name).map_or(name, |t| &t.name.value),
+            },
+        }
+    }
+
+    fn references(&self, column: &ColumnDef, table: &str) -> bool {
+        column
+            .references
+            .as_ref()
+            .is_some_and(|r| self.referenced_table(r).eq_ignore_ascii_case(table))
+    }
+
+    fn read_relationship<'a>(
+        &mut self,
+        attr: &Attr<'a>,
+        call: Expr<'a>,
+        func: &str,
+        backrefs: &mut Vec<(String, RelationshipSpec)>,
+    ) -> Result<(), Diagnostic> {
+        let class = attr.class;
+        let name = attr.name.located();
+        let display = format!("{}.{}", self.classes[class].name.value, name.value);
+        let options = self.read_options(call, func, &display)?;
+        if let Some(extra) = options.positional.get(2) {
+            self.warn(
+                extra.span(),
+                format!("positional arguments of {func}() after `secondary` are not read"),
+                "pass them by keyword, such as `primaryjoin=...`",
+            );
+        }
+        let annotation = attr.annotation.map(read_annotation).unwrap_or_default();
+        let argument = options.positional.first().copied().or(options.argument);
+        let Some(target) = argument.map_or(annotation.target, target_name) else {
+            let span = argument.map_or_else(|| call.span(), Expr::span);
+            let error = Diagnostic::error(
+                self.source,
+                Some(&span),
+                format!("cannot tell which class {display} points at"),
+            )
+            .with_help(
+                "name the class as the first argument, `relationship(\"Post\")`, or in the \
+                 annotation, `posts: Mapped[list[\"Post\"]] = relationship()`",
+            );
+            return self.problem(error, &format!("{display} is skipped"));
+        };
+        let target_class = self.class_index(&target.value);
+        let self_referential = target_class == Some(class);
+
+        let secondary = match options.secondary.or(options.positional.get(1).copied()) {
+            Some(expr) if expr.kind() != "none" => match self.secondary_table(expr) {
+                Some(table) => Some(table),
+                None => {
+                    self.warn(
+                        expr.span(),
+                        format!(
+                            "cannot read `secondary` of {display}; the relationship is skipped"
+                        ),
+                        "write the link table as its name, `secondary=\"post_tags\"`, or as a \
+                         module-level Table variable, `secondary=post_tags`",
+                    );
+                    return Ok(());
+                }
+            },
+            _ => None,
+        };
+
+        let foreign_key =
+            self.foreign_key(class, target_class, &options, secondary.is_some(), &display);
+        let direction = self_referential.then(|| match options.remote_side {
+            Some(expr) => Located::new(
+                self.remote_side_direction(class, expr).to_string(),
+                expr.span(),
+            ),
+            None => Located {
+                value: "one_to_many".to_string(),
+                span: name.span.clone(),
+            },
+        });
+
+        let lazy = options.lazy.or_else(|| match func {
+            "dynamic_loader" => call
+                .field("function")
+                .map(|f| Located::new("dynamic".to_string(), f.span())),
+            _ => annotation.lazy,
+        });
+        let order_by = self.order_by_option(class, options.order_by, &display);
+
+        let mut spec = RelationshipSpec::new(name.clone(), target.clone());
+        spec.foreign_key = foreign_key;
+        spec.secondary = secondary;
+        spec.lazy = lazy;
+        spec.order_by = order_by;
+        spec.back_populates = options.back_populates;
+        spec.innerjoin = options.innerjoin;
+        spec.direction = direction;
+
+        if let Some(expr) = options.backref.filter(|b| b.kind() != "none")
+            && let Some(reverse) = self.read_backref(expr, &spec, class, target_class, &display)?
+        {
+            spec.back_populates = Some(reverse.name.clone());
+            backrefs.push((target.value, reverse));
+        }
+        self.classes[class].relationships.push(spec);
+        Ok(())
+    }
+
+    /// The foreign key of a relationship without `secondary`: from
+    /// `foreign_keys=`, else from a simple `primaryjoin=`, else the one
+    /// foreign-key column the classes declare between the two tables.
+    /// Join conditions it cannot use are reported and left out.
+    fn foreign_key(
+        &mut self,
+        class: usize,
+        target_class: Option<usize>,
+        options: &Options<'_>,
+        secondary: bool,
+        display: &str,
+    ) -> Option<Text> {
+        let mut foreign_key = None;
+        if let Some(expr) = options.foreign_keys.filter(|_| !secondary) {
+            match self.column_refs(class, expr).as_deref() {
+                Some([first, ..]) => {
+                    foreign_key = Some(Located::new(first.qualified(), expr.span()));
+                }
+                _ => self.warn(
+                    expr.span(),
+                    format!("cannot map foreign_keys of {display} to a table column; it is ignored"),
+                    "write it as `foreign_keys=[Post.user_id]` or `foreign_keys=\"[Post.user_id]\"`",
+                ),
+            }
+        }
+        for &(keyword, expr) in &options.joins {
+            // With `secondary` the link table's foreign keys come from the
+            // database, so a simple condition there adds nothing.
+            match self.join_columns(class, expr) {
+                Some(_) if secondary => {}
+                Some(fk) if keyword == "primaryjoin" => {
+                    foreign_key.get_or_insert(Located::new(fk, expr.span()));
+                }
+                _ => self.warn(
+                    expr.span(),
+                    format!(
+                        "{keyword} of {display} is ignored: loadscope joins on the foreign key"
+                    ),
+                    "a condition loadscope can use is one equality between a foreign key \
+                     and the column it references, `Post.user_id == User.id`; other conditions \
+                     are left out and the join follows the database's foreign key",
+                ),
+            }
+        }
+        if secondary {
+            return None;
+        }
+        foreign_key.or_else(|| self.infer_foreign_key(class, target_class))
+    }
+
+    /// `backref="user"` or `backref=backref("user", lazy="joined")`: the
+    /// relationship it creates on the target, pointing back.
+    fn read_backref(
+        &mut self,
+        expr: Expr<'_>,
+        forward: &RelationshipSpec,
+        class: usize,
+        target_class: Option<usize>,
+        display: &str,
+    ) -> Result<Option<RelationshipSpec>, Diagnostic> {
+        if let Some(back_populates) = &forward.back_populates {
+            let error = Diagnostic::error(
+                self.source,
+                Some(&expr.span()),
+                format!("{display} has both `backref` and `back_populates`"),
+            )
+            .with_help(format!(
+                "they are two ways of naming the other side: keep `back_populates=\"{}\"` and \
+                 declare that relationship on the target, or keep only `backref`",
+                back_populates.value
+            ));
+            self.problem(error, "`backref` is ignored")?;
+            return Ok(None);
+        }
+        let (name, options) = match expr.string() {
+            Some(name) => (Some(name), Options::default()),
+            None if expr.call_name() == Some("backref") => {
+                let options =
+                    self.read_options(expr, "backref", &format!("the backref of {display}"))?;
+                (options.positional.first().and_then(|n| n.string()), options)
+            }
+            None => (None, Options::default()),
+        };
+        let Some(name) = name else {
+            self.warn(
+                expr.span(),
+                format!("cannot read `backref` of {display}; it is ignored"),
+                "write `backref=\"name\"` or `backref=backref(\"name\", lazy=...)`",
+            );
+            return Ok(None);
+        };
+        let parent = Located {
+            value: self.classes[class].name.value.clone(),
+            span: name.span.clone(),
+        };
+        let mut reverse = RelationshipSpec::new(name.clone(), parent);
+        reverse.foreign_key = forward.foreign_key.clone();
+        reverse.secondary = forward.secondary.clone();
+        reverse.back_populates = Some(forward.name.clone());
+        reverse.lazy = options.lazy;
+        reverse.innerjoin = options.innerjoin;
+        let reverse_display = format!("{}.{}", forward.target.value, name.value);
+        reverse.order_by = self.order_by_option(
+            target_class.unwrap_or(class),
+            options.order_by,
+            &reverse_display,
+        );
+        // The other side of a self-referential relationship runs the other way.
+        reverse.direction = forward.direction.as_ref().map(|d| {
+            let other = if d.value == "many_to_one" {
+                "one_to_many"
+            } else {
+                "many_to_one"
+            };
+            Located {
+                value: other.to_string(),
+                span: d.span.clone(),
+            }
+        });
+        Ok(Some(reverse))
+    }
+
+    /// Reads the keyword arguments of a `relationship()`-like call, checking
+    /// each against the parameters SQLAlchemy has.
+    fn read_options<'a>(
+        &mut self,
+        call: Expr<'a>,
+        func: &str,
+        display: &str,
+    ) -> Result<Options<'a>, Diagnostic> {
+        let args = call.call_args();
+        for splat in &args.splats {
+            self.warn(
+                splat.span(),
+                format!(
+                    "`{}` in {display} is not read; loadscope runs no Python",
+                    splat.source()
+                ),
+                "write the arguments out in the call",
+            );
+        }
+        let mut options = Options {
+            positional: args.positional,
+            ..Options::default()
+        };
+        for keyword in args.keywords {
+            let value = keyword.value;
+            match keyword.name.source() {
+                "argument" => options.argument = Some(value),
+                "secondary" => options.secondary = Some(value),
+                "lazy" => options.lazy = self.read_lazy(value, display)?,
+                "innerjoin" => options.innerjoin = self.read_innerjoin(value, display),
+                "order_by" => options.order_by = Some(value),
+                "back_populates" => match value.string() {
+                    Some(name) => options.back_populates = Some(name),
+                    None if value.kind() == "none" => {}
+                    None => self.warn(
+                        value.span(),
+                        format!("cannot read back_populates of {display}; it is ignored"),
+                        "write the other side's attribute name as a string",
+                    ),
+                },
+                "backref" => options.backref = Some(value),
+                "remote_side" => options.remote_side = Some(value),
+                "foreign_keys" => options.foreign_keys = Some(value),
+                "primaryjoin" => options.joins.push(("primaryjoin", value)),
+                "secondaryjoin" => options.joins.push(("secondaryjoin", value)),
+                // Real parameters that do not change how rows are loaded.
+                known if RELATIONSHIP_PARAMS.contains(&known) => {}
+                _ => self.unknown_keyword(call, keyword, func, display)?,
+            }
+        }
+        Ok(options)
+    }
+
+    fn read_lazy(&mut self, value: Expr<'_>, display: &str) -> Result<Option<Text>, Diagnostic> {
+        let literal = match value.kind() {
+            "true" => "select",
+            "false" => "joined",
+            "none" => "noload",
+            _ => {
+                let Some(lazy) = value.string() else {
+                    self.warn(
+                        value.span(),
+                        format!("cannot read lazy of {display}; the default \"select\" is used"),
+                        "loadscope runs no Python: write the strategy as a string, `lazy=\"selectin\"`",
+                    );
+                    return Ok(None);
+                };
+                if LAZY_VALUES.contains(&lazy.value.as_str()) {
+                    return Ok(Some(lazy));
+                }
+                let error = Diagnostic::error(
+                    self.source,
+                    lazy.span.as_ref(),
+                    format!("unknown lazy value \"{}\" in {display}", lazy.value),
+                )
+                .with_help(format!(
+                    "valid lazy values: {}{}",
+                    LAZY_VALUES.join(", "),
+                    did_you_mean(&lazy.value, LAZY_VALUES.iter().copied())
+                ))
+                .with_help(
+                    "lazy=True means \"select\", lazy=False \"joined\" and lazy=None \"noload\"",
+                );
+                self.problem(
+                    error,
+                    &format!("ignored; {display} loads with the default \"select\""),
+                )?;
+                return Ok(None);
+            }
+        };
+        Ok(Some(Located::new(literal.to_string(), value.span())))
+    }
+
+    fn read_innerjoin(&mut self, value: Expr<'_>, display: &str) -> Option<Located<bool>> {
+        let inner = match value.kind() {
+            "true" => true,
+            "false" => false,
+            // "unnested" is still an inner join, only nested differently.
+            "string" if value.string().is_some_and(|s| s.value == "unnested") => true,
+            _ => {
+                self.warn(
+                    value.span(),
+                    format!("cannot read innerjoin of {display}; it is ignored"),
+                    "write `innerjoin=True` or `innerjoin=False`",
+                );
+                return None;
+            }
+        };
+        Some(Located::new(inner, value.span()))
+    }
+
+    fn unknown_keyword(
+        &mut self,
+        call: Expr<'_>,
+        keyword: Keyword<'_>,
+        func: &str,
+        display: &str,
+    ) -> Result<(), Diagnostic> {
+        let name = keyword.name.source();
+        let mut error = Diagnostic::error(
+            self.source,
+            Some(&keyword.name.span()),
+            format!("`{name}` is not a parameter of {func}()"),
+        );
+        // A string value that is a strategy name shows what was meant.
+        let strategy = keyword
+            .value
+            .string()
+            .map(|s| s.value)
+            .filter(|s| LAZY_VALUES.contains(&s.as_str()) && s != "dynamic");
+        let loader_option = LOADER_OPTIONS.iter().find(|(option, _)| *option == name);
+        if name == "dynamic_loader" {
+            let target = call
+                .call_args()
+                .positional
+                .first()
+                .and_then(|a| target_name(*a))
+                .map_or_else(|| "...".to_string(), |t| format!("\"{}\"", t.value));
+            error = error.with_help(format!(
+                "`dynamic_loader()` is a function, not a keyword: `dynamic_loader({target})` is \
+                 `relationship({target}, lazy=\"dynamic\")`, which makes {display} a query \
+                 object that runs a new SELECT on every access; that is the opposite of loading \
+                 it in one joined query"
+            ));
+            let lazy = strategy.unwrap_or_else(|| "joined".to_string());
+            let example = rewrite(call, keyword.whole, &format!("lazy=\"{lazy}\""))
+                .map_or_else(String::new, |call| format!(": `{call}`"));
+            error = error.with_help(format!(
+                "the loading strategy is `lazy=`; one query with a JOIN is `lazy=\"joined\"`{example}"
+            ));
+        } else if let Some((option, lazy)) = loader_option {
+            error = error.with_help(format!(
+                "`{option}` is a loader option for one query, `select(...).options({option}(...))`; \
+                 the relationship's default strategy is `lazy=\"{lazy}\"`"
+            ));
+        } else if let Some(lazy) = strategy {
+            let example = rewrite(call, keyword.whole, &format!("lazy=\"{lazy}\""))
+                .map_or_else(String::new, |call| format!(": `{call}`"));
+            error = error.with_help(format!(
+                "\"{lazy}\" is a loading strategy, chosen with `lazy=\"{lazy}\"`{example}"
+            ));
+        } else if let Some(best) = nearest(name, RELATIONSHIP_PARAMS.iter().copied()).first() {
+            error = error.with_help(format!("did you mean `{best}`?"));
+        }
+        error = error.with_help(format!(
+            "parameters of relationship(): {}",
+            RELATIONSHIP_PARAMS.join(", ")
+        ));
+        self.problem(
+            error,
+            &format!("`{name}` is ignored; {display} loads as if it were not written"),
+        )
+    }
+
+    /// `"post_tags"`, `post_tags` (a Table variable) or `PostTag.__table__`.
+    fn secondary_table(&self, expr: Expr<'_>) -> Option<Text> {
+        let expr = expr.unwrapped();
+        if let Some(name) = expr.string() {
+            return Some(name);
+        }
+        let path = expr.dotted()?;
+        let name = match path[..] {
+            [var] => match (self.table_by_var(var), self.class_index(var)) {
+                (Some(table), _) => table.name.value.clone(),
+                (None, Some(class)) => self.classes[class].table.value.clone(),
+                // Imported from elsewhere: the variable usually is the table's name.
+                (None, None) => var.to_string(),
+            },
+            [class, "__table__"] => self.classes[self.class_index(class)?].table.value.clone(),
+            _ => return None,
+        };
+        Some(Located::new(name, expr.span()))
+    }
+
+    /// Resolves a column reference written in `class`'s body or in a string
+    /// SQLAlchemy evaluates later.
+    fn column_ref(&self, class: usize, expr: Expr<'_>) -> Option<ColumnRef<'_>> {
+        let expr = expr.unwrapped();
+        if expr.kind() == "string" {
+            return in_string(expr, |e| self.column_ref(class, e));
+        }
+        match expr.dotted()?[..] {
+            [attr] => Some(self.class_column(class, attr)),
+            [owner, attr] => match self.class_index(owner) {
+                Some(owner) => Some(self.class_column(owner, attr)),
+                None => self.table_column(owner, attr),
+            },
+            [owner, "c" | "columns", column] => self.table_column(owner, column),
+            [owner, "__table__", "c" | "columns", column] => {
+                let class = &self.classes[self.class_index(owner)?];
+                let def = class.columns.iter().find(|c| c.column == column);
+                Some(ColumnRef {
+                    table: class.table.value.clone(),
+                    column: column.to_string(),
+                    def,
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// An attribute of a class; one the file does not declare (a mixin's,
+    /// say) is taken to be a column of the same name.
+    fn class_column(&self, class: usize, attr: &str) -> ColumnRef<'_> {
+        let class = &self.classes[class];
+        let def = class.columns.iter().find(|c| c.attr.value == attr);
+        ColumnRef {
+            table: class.table.value.clone(),
+            column: def.map_or(attr, |d| &d.column).to_string(),
+            def,
+        }
+    }
+
+    /// `post_tags.c.post_id`, or `posts.id` in a string naming a table.
+    fn table_column(&self, owner: &str, column: &str) -> Option<ColumnRef<'_>> {
+        let table = self
+            .table_by_var(owner)
+            .or_else(|| self.tables.iter().find(|t| t.name.value == owner))?;
+        Some(ColumnRef {
+            table: table.name.value.clone(),
+            column: column.to_string(),
+            def: table.columns.iter().find(|c| c.column == column),
+        })
+    }
+
+    /// One column reference or a list of them (`remote_side=[id]`).
+    fn column_refs(&self, class: usize, expr: Expr<'_>) -> Option<Vec<ColumnRef<'_>>> {
+        let expr = expr.unwrapped();
+        match expr.kind() {
+            "string" => in_string(expr, |e| self.column_refs(class, e)),
+            "list" | "tuple" | "set" | "expression_list" | "expression_statement" => expr
+                .named_children()
+                .into_iter()
+                .map(|e| self.column_ref(class, e))
+                .collect(),
+            _ => Some(vec![self.column_ref(class, expr)?]),
+        }
+    }
+
+    /// A self-referential relationship runs many-to-one when `remote_side`
+    /// names the referenced column (usually `id`), one-to-many when it
+    /// names the foreign key itself.
+    fn remote_side_direction(&self, class: usize, expr: Expr<'_>) -> &'static str {
+        let table = &self.classes[class].table.value;
+        let refs = self.column_refs(class, expr).unwrap_or_default();
+        let all_foreign = !refs.is_empty()
+            && refs
+                .iter()
+                .all(|r| r.def.is_some_and(|d| self.references(d, table)));
+        if all_foreign {
+            "one_to_many"
+        } else {
+            "many_to_one"
+        }
+    }
+
+    /// The foreign key of a `primaryjoin` that is one equality such as
+    /// `User.id == Post.user_id`, as `table.column`.
+    fn join_columns(&self, class: usize, expr: Expr<'_>) -> Option<String> {
+        let expr = expr.unwrapped();
+        if expr.kind() == "string" {
+            return in_string(expr, |e| self.join_columns(class, e));
+        }
+        if expr.kind() != "comparison_operator" || expr.field("operators")?.source() != "==" {
+            return None;
+        }
+        let [left, right] = expr.named_children()[..] else {
+            return None;
+        };
+        let (left, right) = (
+            self.column_ref(class, left)?,
+            self.column_ref(class, right)?,
+        );
+        let points_at = |a: &ColumnRef<'_>, b: &ColumnRef<'_>| {
+            a.def.is_some_and(|d| self.references(d, &b.table))
+        };
+        let is_key = |a: &ColumnRef<'_>| a.def.is_some_and(|d| d.primary_key);
+        let foreign = if points_at(&left, &right) {
+            left
+        } else if points_at(&right, &left) || is_key(&left) {
+            right
+        } else if is_key(&right) {
+            left
+        } else {
+            return None;
+        };
+        Some(foreign.qualified())
+    }
+
+    /// The foreign key SQLAlchemy would pick from the classes: the one
+    /// column of the target referencing the parent's table (one-to-many)
+    /// or of the parent referencing the target's (many-to-one). Anything
+    /// else is left to the resolver, which asks the database.
+    fn infer_foreign_key(&self, parent: usize, target: Option<usize>) -> Option<Text> {
+        let target = target?;
+        let mut sides = vec![(target, parent)];
+        if target != parent {
+            sides.push((parent, target));
+        }
+        let mut found = sides.into_iter().flat_map(|(holder, referenced)| {
+            let holder = &self.classes[holder];
+            let referenced = &self.classes[referenced].table.value;
+            holder
+                .columns
+                .iter()
+                .filter(move |c| self.references(c, referenced))
+                .map(move |c| Located {
+                    value: format!("{}.{}", holder.table.value, c.column),
+                    span: c.attr.span.clone(),
+                })
+        });
+        match (found.next(), found.next()) {
+            (Some(one), None) => Some(one),
+            _ => None,
+        }
+    }
+
+    fn order_by_option(
+        &mut self,
+        class: usize,
+        expr: Option<Expr<'_>>,
+        display: &str,
+    ) -> Option<Text> {
+        let expr = expr.filter(|e| !matches!(e.kind(), "false" | "none"))?;
+        match self.order_by(class, expr) {
+            Some(order) => Some(Located::new(order, expr.span())),
+            None => {
+                self.warn(
+                    expr.span(),
+                    format!("cannot map order_by of {display} to table columns; it is ignored"),
+                    "write it as \"Post.id\", Post.id, Post.id.desc(), desc(Post.id) or a list of those",
+                );
+                None
+            }
+        }
+    }
+
+    /// `order_by` in the TOML form: `posts.id, posts.title DESC`.
+    fn order_by(&self, class: usize, expr: Expr<'_>) -> Option<String> {
+        let expr = expr.unwrapped();
+        match expr.kind() {
+            "string" => in_string(expr, |e| self.order_by(class, e)),
+            "list" | "tuple" | "expression_list" | "expression_statement" => {
+                let terms = expr
+                    .named_children()
+                    .into_iter()
+                    .map(|e| self.order_by(class, e))
+                    .collect::<Option<Vec<_>>>()?;
+                (!terms.is_empty()).then(|| terms.join(", "))
+            }
+            "call" => {
+                let function = expr.field("function")?;
+                let descending = match expr.call_name()? {
+                    "desc" => true,
+                    "asc" => false,
+                    _ => return None,
+                };
+                // `desc(Post.id)` or `Post.id.desc()`
+                let column = match expr.call_args().positional[..] {
+                    [column] => column,
+                    [] if function.kind() == "attribute" => function.field("object")?,
+                    _ => return None,
+                };
+                let column = self.column_ref(class, column)?.qualified();
+                Some(if descending {
+                    format!("{column} DESC")
+                } else {
+                    column
+                })
+            }
+            _ => Some(self.column_ref(class, expr)?.qualified()),
+        }
+    }
+}
+
+/// The assignment inside an expression statement (`x = 1`, `x: int = 1`,
+/// `x: int`).
+fn assignment(statement: Expr<'_>) -> Option<Expr<'_>> {
+    if statement.kind() != "expression_statement" {
+        return None;
+    }
+    statement
+        .named_children()
+        .first()
+        .copied()
+        .filter(|a| a.kind() == "assignment")
+}
+
+/// The table a `ForeignKey(...)` argument points at.
+fn foreign_key_reference(expr: Expr<'_>) -> Option<Reference> {
+    if expr.call_name() != Some("ForeignKey") {
+        return None;
+    }
+    let target = *expr.call_args().positional.first()?;
+    if let Some(text) = target.string() {
+        // "users.id", or "schema.users.id"
+        let mut parts = text.value.rsplit('.');
+        parts.next();
+        return parts
+            .next()
+            .map(|table| Reference::Table(table.to_string()));
+    }
+    let path = target.unwrapped().dotted()?;
+    (path.len() >= 2).then(|| Reference::Name(path[0].to_string()))
+}
+
+/// A class named as a relationship's first argument: `"Post"`,
+/// `"myapp.models.Post"`, `Post`, `lambda: Post`.
+fn target_name(expr: Expr<'_>) -> Option<Text> {
+    let expr = expr.unwrapped();
+    if let Some(text) = expr.string() {
+        let name = text.value.rsplit('.').next()?.trim();
+        return (!name.is_empty()).then(|| Located {
+            value: name.to_string(),
+            span: text.span,
+        });
+    }
+    let last = expr.dotted()?.last()?.to_string();
+    Some(Located::new(last, expr.span()))
+}
+
+/// `Mapped[...]`, `WriteOnlyMapped[...]` or `DynamicMapped[...]`, also
+/// when the whole annotation is a string.
+fn read_annotation(annotation: Expr<'_>) -> Annotation {
+    let annotation = annotation.unwrapped();
+    if annotation.kind() == "string" {
+        return in_string(annotation, |e| Some(read_annotation(e))).unwrap_or_default();
+    }
+    let Some((head, args)) = annotation_generic(annotation) else {
+        return Annotation::default();
+    };
+    let lazy = match head.dotted().and_then(|p| p.last().copied()) {
+        Some("Mapped") => None,
+        Some("WriteOnlyMapped") => Some("write_only"),
+        Some("DynamicMapped") => Some("dynamic"),
+        _ => return Annotation::default(),
+    };
+    Annotation {
+        target: args.first().and_then(|a| type_target(*a)),
+        lazy: lazy.map(|l| Located::new(l.to_string(), head.span())),
+    }
+}
+
+/// `X[a, b]` as `X` and `[a, b]`: a `generic_type` in an annotation, a
+/// `subscript` in an expression.
+fn annotation_generic(expr: Expr<'_>) -> Option<(Expr<'_>, Vec<Expr<'_>>)> {
+    let expr = expr.unwrapped();
+    match expr.kind() {
+        "generic_type" => {
+            let children = expr.named_children();
+            let head = *children.first()?;
+            let params = children.iter().find(|c| c.kind() == "type_parameter")?;
+            Some((head, params.named_children()))
+        }
+        "subscript" => {
+            let mut cursor = expr.node.walk();
+            let args = expr
+                .node
+                .children_by_field_name("subscript", &mut cursor)
+                .map(|n| expr.with(n))
+                .collect();
+            Some((expr.field("value")?, args))
+        }
+        _ => None,
+    }
+}
+
+/// The class inside a relationship's type: `"Post"` in `list["Post"]`,
+/// `User` in `Optional[User]`, `"User | None"` or `Union[User, None]`.
+fn type_target(expr: Expr<'_>) -> Option<Text> {
+    let expr = expr.unwrapped();
+    match expr.kind() {
+        "string" => in_string(expr, type_target),
+        "none" => None,
+        "identifier" | "attribute" => {
+            let last = expr.dotted()?.last()?.to_string();
+            (last != "None").then(|| Located::new(last, expr.span()))
+        }
+        "binary_operator" => {
+            type_target(expr.field("left")?).or_else(|| type_target(expr.field("right")?))
+        }
+        _ => {
+            let (head, args) = annotation_generic(expr)?;
+            // Keyed collections (`dict[str, "Note"]`) hold the class last.
+            let keyed = matches!(
+                head.dotted()?.last(),
+                Some(&("dict" | "Dict" | "Mapping" | "MutableMapping"))
+            );
+            if keyed {
+                args.last().and_then(|a| type_target(*a))
+            } else {
+                args.into_iter().find_map(type_target)
+            }
+        }
+    }
+}
+
+/// The call with `argument` replaced by `replacement`, on one line, for a
+/// "write this instead" hint; None when it would be too long to read.
+fn rewrite(call: Expr<'_>, argument: Expr<'_>, replacement: &str) -> Option<String> {
+    let text = call.source();
+    let start = argument.node.start_byte() - call.node.start_byte();
+    let end = argument.node.end_byte() - call.node.start_byte();
+    let joined = format!("{}{replacement}{}", &text[..start], &text[end..]);
+    let one_line = joined
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .replace("( ", "(")
+        .replace(", )", ")")
+        .replace(" )", ")");
+    (one_line.len() <= 120).then_some(one_line)
+}

@@ -1,0 +1,484 @@
+//! SQLAlchemy `models.py` files read by `loadscope::model::python`.
+
+use loadscope::model::SourceFile;
+use loadscope::model::diagnostic::Severity;
+use loadscope::model::python;
+use loadscope::model::spec::{ModelSpec, ParsedModel, RelationshipSpec};
+use std::path::Path;
+
+fn asset(name: &str) -> SourceFile {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("assets/models")
+        .join(name);
+    SourceFile {
+        name: format!("assets/models/{name}"),
+        text: std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    }
+}
+
+fn source(name: &str, text: &str) -> SourceFile {
+    SourceFile {
+        name: name.to_string(),
+        text: text.to_string(),
+    }
+}
+
+fn parse_ok(name: &str, text: &str) -> ParsedModel {
+    python::parse(source(name, text), false).unwrap_or_else(|e| panic!("{e}"))
+}
+
+fn parse_err(name: &str, text: &str) -> String {
+    match python::parse(source(name, text), false) {
+        Ok(parsed) => panic!("expected an error, got {:#?}", parsed.spec),
+        Err(e) => e.to_string(),
+    }
+}
+
+/// A relationship's values without spans, in the order
+/// name, target, foreign_key, secondary, lazy, order_by, back_populates,
+/// direction.
+type RelValues = [Option<String>; 8];
+
+fn rel_values(rel: &RelationshipSpec) -> RelValues {
+    let value = |v: &Option<loadscope::model::diagnostic::Located<String>>| {
+        v.as_ref().map(|v| v.value.clone())
+    };
+    [
+        Some(rel.name.value.clone()),
+        Some(rel.target.value.clone()),
+        value(&rel.foreign_key),
+        value(&rel.secondary),
+        value(&rel.lazy),
+        value(&rel.order_by),
+        value(&rel.back_populates),
+        value(&rel.direction),
+    ]
+}
+
+/// Entity name, table, and each relationship's values.
+fn normalise(spec: &ModelSpec) -> Vec<(String, String, Vec<RelValues>)> {
+    spec.entities
+        .iter()
+        .map(|e| {
+            (
+                e.name.value.clone(),
+                e.table.value.clone(),
+                e.relationships.iter().map(rel_values).collect(),
+            )
+        })
+        .collect()
+}
+
+fn rel<'a>(spec: &'a ModelSpec, entity: &str, name: &str) -> &'a RelationshipSpec {
+    let entity = spec
+        .entities
+        .iter()
+        .find(|e| e.name.value == entity)
+        .unwrap_or_else(|| panic!("no entity {entity}"));
+    entity
+        .relationships
+        .iter()
+        .find(|r| r.name.value == name)
+        .unwrap_or_else(|| panic!("no relationship {name}"))
+}
+
+fn value(v: &Option<loadscope::model::diagnostic::Located<String>>) -> Option<&str> {
+    v.as_ref().map(|v| v.value.as_str())
+}
+
+fn blog_toml() -> Vec<(String, String, Vec<RelValues>)> {
+    let parsed = loadscope::model::toml::parse(asset("blog.toml")).unwrap();
+    normalise(&parsed.spec)
+}
+
+#[test]
+fn blog_1x_matches_blog_toml() {
+    let parsed = python::parse(asset("blog_1x.py"), false).unwrap_or_else(|e| panic!("{e}"));
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(normalise(&parsed.spec), blog_toml());
+}
+
+#[test]
+fn blog_20_matches_blog_toml() {
+    let parsed = python::parse(asset("blog_20.py"), false).unwrap_or_else(|e| panic!("{e}"));
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(normalise(&parsed.spec), blog_toml());
+}
+
+#[test]
+fn blog_spans_point_into_the_file() {
+    let parsed = python::parse(asset("blog_1x.py"), false).unwrap();
+    let posts = rel(&parsed.spec, "User", "posts");
+    let span = posts.order_by.as_ref().unwrap().span.clone().unwrap();
+    assert_eq!(&parsed.source.text[span], "\"Post.id\"");
+    let span = posts.target.span.clone().unwrap();
+    assert_eq!(&parsed.source.text[span], "Post");
+}
+
+#[test]
+fn seed_dynamic_loader_keyword_is_an_error_that_teaches() {
+    let error = python::parse(asset("seed_example.py"), false).unwrap_err();
+    let text = error.to_string();
+    assert!(text.contains("seed_example.py:16:26"), "{text}");
+    assert!(
+        text.contains("`dynamic_loader` is not a parameter of relationship()"),
+        "{text}"
+    );
+    assert!(text.contains("lazy=\"dynamic\""), "{text}");
+    assert!(text.contains("lazy=\"joined\""), "{text}");
+    assert!(
+        text.contains("relationship(\"Post\", lazy=\"joined\", back_populates=\"user\")"),
+        "{text}"
+    );
+}
+
+#[test]
+fn seed_lenient_loads_with_a_warning() {
+    let parsed = python::parse(asset("seed_example.py"), true).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+    let warning = &parsed.warnings[0];
+    assert_eq!(warning.severity, Severity::Warning);
+    assert_eq!(warning.position, Some((16, 26)));
+    assert!(warning.to_string().contains("dynamic_loader"));
+    let posts = rel(&parsed.spec, "User", "posts");
+    assert_eq!(value(&posts.lazy), None);
+    assert_eq!(value(&posts.foreign_key), Some("posts.user_id"));
+    assert_eq!(
+        value(&rel(&parsed.spec, "Post", "user").foreign_key),
+        Some("posts.user_id")
+    );
+}
+
+#[test]
+fn syntax_error_gives_its_position() {
+    let text = "class User(Base):\n    __tablename__ = \"users\"\n    posts = relationship(\"Post\",\n\nclass Post(Base):\n    __tablename__ = \"posts\"\n";
+    let error = parse_err("models.py", text);
+    assert!(error.contains("models.py:3:25"), "{error}");
+    assert!(error.contains("syntax error"), "{error}");
+}
+
+#[test]
+fn missing_colon_is_a_syntax_error() {
+    let error = parse_err(
+        "models.py",
+        "class User(Base)\n    __tablename__ = \"users\"\n",
+    );
+    assert!(error.contains("models.py:1:"), "{error}");
+    assert!(error.contains("syntax error"), "{error}");
+}
+
+#[test]
+fn primaryjoin_expression_warns_and_the_rest_loads() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    posts = relationship(
+        "Post",
+        primaryjoin="and_(User.id == Post.user_id, Post.published == True)",
+        lazy="selectin",
+    )
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id"))
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+    let warning = parsed.warnings[0].to_string();
+    assert!(warning.contains("models.py:7:21"), "{warning}");
+    assert!(warning.contains("primaryjoin"), "{warning}");
+    let posts = rel(&parsed.spec, "User", "posts");
+    assert_eq!(value(&posts.lazy), Some("selectin"));
+    assert_eq!(value(&posts.foreign_key), Some("posts.user_id"));
+}
+
+#[test]
+fn simple_primaryjoin_gives_the_foreign_key() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    posts = relationship("Post", primaryjoin=lambda: User.id == Post.author_id)
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    author_id = Column(Integer, ForeignKey("users.id"))
+    editor_id = Column(Integer, ForeignKey("users.id"))
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    assert_eq!(
+        value(&rel(&parsed.spec, "User", "posts").foreign_key),
+        Some("posts.author_id")
+    );
+}
+
+#[test]
+fn unknown_lazy_value_lists_the_valid_ones() {
+    let text = "class User(Base):\n    __tablename__ = \"users\"\n    posts = relationship(\"Post\", lazy=\"eager\")\n";
+    let error = parse_err("models.py", text);
+    assert!(error.contains("models.py:3:40"), "{error}");
+    assert!(error.contains("unknown lazy value \"eager\""), "{error}");
+    assert!(
+        error.contains("select, immediate, joined, subquery, selectin, raise, raise_on_sql, noload, dynamic, write_only"),
+        "{error}"
+    );
+}
+
+#[test]
+fn unknown_keyword_suggests_the_nearest_parameter() {
+    let text = "class User(Base):\n    __tablename__ = \"users\"\n    posts = relationship(\"Post\", back_populate=\"user\")\n";
+    let error = parse_err("models.py", text);
+    assert!(error.contains("models.py:3:34"), "{error}");
+    assert!(
+        error.contains("`back_populate` is not a parameter of relationship()"),
+        "{error}"
+    );
+    assert!(error.contains("did you mean `back_populates`?"), "{error}");
+}
+
+#[test]
+fn loader_option_as_keyword_points_at_lazy() {
+    let text = "class User(Base):\n    __tablename__ = \"users\"\n    posts = relationship(\"Post\", selectinload=True)\n";
+    let error = parse_err("models.py", text);
+    assert!(error.contains("lazy=\"selectin\""), "{error}");
+}
+
+#[test]
+fn no_mapped_classes_says_what_was_expected() {
+    let error = parse_err(
+        "models.py",
+        "class Base(DeclarativeBase):\n    pass\n\nx = 1\n",
+    );
+    assert!(error.contains("no mapped classes in models.py"), "{error}");
+    assert!(error.contains("__tablename__"), "{error}");
+}
+
+#[test]
+fn annotations_give_targets_and_strategies() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    a: Mapped[List["Post"]] = relationship()
+    b: Mapped[list[Post]] = relationship()
+    c: WriteOnlyMapped["Post"] = relationship()
+    d: DynamicMapped["Post"] = relationship()
+    e: "Mapped[typing.List[Post]]" = relationship()
+
+class Post(Base):
+    __tablename__ = "posts"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    f: Mapped["User"] = relationship()
+    g: Mapped[Optional["User"]] = relationship()
+    h: Mapped["User | None"] = relationship()
+    i: Mapped[Union[User, None]] = relationship()
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    for name in ["a", "b", "c", "d", "e"] {
+        let r = rel(&parsed.spec, "User", name);
+        assert_eq!(r.target.value, "Post", "{name}");
+        assert_eq!(value(&r.foreign_key), Some("posts.user_id"), "{name}");
+    }
+    assert_eq!(value(&rel(&parsed.spec, "User", "a").lazy), None);
+    assert_eq!(
+        value(&rel(&parsed.spec, "User", "c").lazy),
+        Some("write_only")
+    );
+    assert_eq!(value(&rel(&parsed.spec, "User", "d").lazy), Some("dynamic"));
+    for name in ["f", "g", "h", "i"] {
+        assert_eq!(
+            rel(&parsed.spec, "Post", name).target.value,
+            "User",
+            "{name}"
+        );
+    }
+    // The span of a target inside a string annotation points into the file.
+    let span = rel(&parsed.spec, "Post", "h").target.span.clone().unwrap();
+    assert_eq!(&text[span], "User");
+}
+
+#[test]
+fn lazy_forms_and_dynamic_loader_function() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    a = relationship("Post", lazy=True)
+    b = relationship("Post", lazy=False, innerjoin=True)
+    c = relationship("Post", lazy=None)
+    d = dynamic_loader("Post")
+    e = orm.relationship(lambda: Post, lazy="raise_on_sql")
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id"))
+"#;
+    let parsed = parse_ok("models.py", text);
+    let lazy = |name| value(&rel(&parsed.spec, "User", name).lazy).map(str::to_string);
+    assert_eq!(lazy("a").as_deref(), Some("select"));
+    assert_eq!(lazy("b").as_deref(), Some("joined"));
+    assert_eq!(lazy("c").as_deref(), Some("noload"));
+    assert_eq!(lazy("d").as_deref(), Some("dynamic"));
+    assert_eq!(lazy("e").as_deref(), Some("raise_on_sql"));
+    assert_eq!(
+        rel(&parsed.spec, "User", "b")
+            .innerjoin
+            .as_ref()
+            .map(|i| i.value),
+        Some(true)
+    );
+    assert_eq!(rel(&parsed.spec, "User", "e").target.value, "Post");
+}
+
+#[test]
+fn order_by_forms_map_attributes_to_columns() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    a = relationship("Post", order_by=Post.created.desc())
+    b = relationship("Post", order_by="Post.created.desc()")
+    c = relationship("Post", order_by=[Post.title, desc(Post.id)])
+    d = relationship("Post", order_by="[Post.title, Post.id.asc()]")
+    e = relationship("Post", order_by=Post.title.nulls_last())
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    title = Column(String)
+    created = Column("created_at", String)
+    user_id = Column(Integer, ForeignKey("users.id"))
+"#;
+    let parsed = parse_ok("models.py", text);
+    let order = |name| value(&rel(&parsed.spec, "User", name).order_by).map(str::to_string);
+    assert_eq!(order("a").as_deref(), Some("posts.created_at DESC"));
+    assert_eq!(order("b").as_deref(), Some("posts.created_at DESC"));
+    assert_eq!(order("c").as_deref(), Some("posts.title, posts.id DESC"));
+    assert_eq!(order("d").as_deref(), Some("posts.title, posts.id"));
+    assert_eq!(order("e"), None);
+    assert_eq!(parsed.warnings.len(), 1, "{:?}", parsed.warnings);
+    assert!(
+        parsed.warnings[0]
+            .to_string()
+            .contains("order_by of User.e")
+    );
+}
+
+#[test]
+fn backref_creates_the_reverse_relationship() {
+    let text = r#"
+tags_link = Table(
+    "post_tags",
+    Base.metadata,
+    Column("post_id", ForeignKey("posts.id")),
+    Column("tag_id", ForeignKey("tags.id")),
+)
+
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    manager_id = Column(Integer, ForeignKey("users.id"))
+    posts = relationship("Post", backref=backref("author", lazy="joined"))
+    reports = relationship("User", backref="manager")
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    user_id = Column(Integer, ForeignKey("users.id"))
+    tags = relationship("Tag", secondary=tags_link, backref="posts")
+
+class Tag(Base):
+    __tablename__ = "tags"
+    id = Column(Integer, primary_key=True)
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let spec = &parsed.spec;
+    assert_eq!(
+        value(&rel(spec, "User", "posts").back_populates),
+        Some("author")
+    );
+    let author = rel(spec, "Post", "author");
+    assert_eq!(author.target.value, "User");
+    assert_eq!(value(&author.lazy), Some("joined"));
+    assert_eq!(value(&author.foreign_key), Some("posts.user_id"));
+    assert_eq!(value(&author.back_populates), Some("posts"));
+
+    let reports = rel(spec, "User", "reports");
+    assert_eq!(value(&reports.direction), Some("one_to_many"));
+    let manager = rel(spec, "User", "manager");
+    assert_eq!(value(&manager.direction), Some("many_to_one"));
+    assert_eq!(value(&manager.foreign_key), Some("users.manager_id"));
+
+    assert_eq!(
+        value(&rel(spec, "Post", "tags").secondary),
+        Some("post_tags")
+    );
+    let posts = rel(spec, "Tag", "posts");
+    assert_eq!(value(&posts.secondary), Some("post_tags"));
+    assert_eq!(value(&posts.back_populates), Some("tags"));
+    assert_eq!(value(&posts.foreign_key), None);
+}
+
+#[test]
+fn remote_side_and_foreign_keys_forms() {
+    let text = r#"
+class Node(Base):
+    __tablename__ = "nodes"
+    id = Column(Integer, primary_key=True)
+    parent_id = Column(Integer, ForeignKey("nodes.id"))
+    owner_id = Column(Integer, ForeignKey("nodes.id"))
+    parent = relationship("Node", remote_side="Node.id", foreign_keys=[parent_id])
+    children = relationship("Node", remote_side=[parent_id], foreign_keys="Node.parent_id")
+    owner = relationship("Node", remote_side=id, foreign_keys="[Node.owner_id]")
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert!(parsed.warnings.is_empty(), "{:?}", parsed.warnings);
+    let spec = &parsed.spec;
+    let check = |name, direction, fk| {
+        let r = rel(spec, "Node", name);
+        assert_eq!(value(&r.direction), Some(direction), "{name}");
+        assert_eq!(value(&r.foreign_key), Some(fk), "{name}");
+    };
+    check("parent", "many_to_one", "nodes.parent_id");
+    check("children", "one_to_many", "nodes.parent_id");
+    check("owner", "many_to_one", "nodes.owner_id");
+}
+
+#[test]
+fn ambiguous_foreign_keys_are_left_to_the_resolver() {
+    let text = r#"
+class User(Base):
+    __tablename__ = "users"
+    id = Column(Integer, primary_key=True)
+    written = relationship("Post")
+
+class Post(Base):
+    __tablename__ = "posts"
+    id = Column(Integer, primary_key=True)
+    author_id = Column(Integer, ForeignKey("users.id"))
+    editor_id = Column(Integer, ForeignKey(User.id))
+"#;
+    let parsed = parse_ok("models.py", text);
+    assert_eq!(
+        value(&rel(&parsed.spec, "User", "written").foreign_key),
+        None
+    );
+}
+
+#[test]
+fn missing_target_is_an_error() {
+    let text = "class User(Base):\n    __tablename__ = \"users\"\n    posts = relationship(lazy=\"joined\")\n";
+    let error = parse_err("models.py", text);
+    assert!(
+        error.contains("cannot tell which class User.posts points at"),
+        "{error}"
+    );
+}
