@@ -136,8 +136,8 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
         None => format!("load every {}", entity.name),
     });
     let roots = session.load_root(&RootQuery {
-        after: None,
         limit: nav.limit,
+        ..RootQuery::default()
     })?;
     let mut walker = Walker {
         session: &mut session,

@@ -89,6 +89,9 @@ pub struct LoadOrigin {
 #[derive(Clone, Debug)]
 pub struct QueryBase {
     pub entity: EntityId,
+    /// The FROM clause before joined eager loads (`posts, post_tags` for a
+    /// lazy many-to-many load).
+    pub from: String,
     pub where_clause: Option<String>,
     pub order_by: Vec<Order>,
     pub limit: Option<i64>,
@@ -127,16 +130,27 @@ impl Loaded {
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum QueryKind {
-    Root { limit: bool, after: bool },
+    Root {
+        limit: bool,
+        after: bool,
+        from: bool,
+        before: bool,
+    },
     Lazy,
     Selectin(usize),
 }
 
 /// The root query: `select(Entity).order_by(pk)`, optionally after a key
-/// (keyset pagination) and limited.
+/// (keyset pagination forwards) or before one (backwards, ordered by the
+/// key descending), and limited.
 #[derive(Clone, Debug, Default)]
 pub struct RootQuery {
     pub after: Option<Key>,
+    pub before: Option<Key>,
+    /// Rows from this key on (`WHERE pk >= ?`).
+    pub from: Option<Key>,
+    /// The last rows: ordered by the key descending.
+    pub from_end: bool,
     pub limit: Option<i64>,
 }
 
@@ -231,22 +245,42 @@ impl<'a> Session<'a> {
             .strategy_below(self.model, object.node, rel, object.segment)
     }
 
-    /// Loads root objects ordered by primary key.
+    /// Loads root objects ordered by primary key (always returned in
+    /// ascending order, whichever way the statement ran).
     pub fn load_root(&mut self, query: &RootQuery) -> Result<Vec<ObjId>> {
         let root = NodeId::ROOT;
         let entity_id = self.plan.root_entity();
         let entity = self.model.entity(entity_id);
         let pk = format!("{}.{}", entity.table, entity.pk_column());
-        let where_clause = query.after.as_ref().map(|_| format!("{pk} > ?"));
-        let params: Vec<Value> = query.after.iter().map(Key::to_value).collect();
+        let mut conditions = Vec::new();
+        if query.after.is_some() {
+            conditions.push(format!("{pk} > ?"));
+        }
+        if query.from.is_some() {
+            conditions.push(format!("{pk} >= ?"));
+        }
+        if query.before.is_some() {
+            conditions.push(format!("{pk} < ?"));
+        }
+        let where_clause = (!conditions.is_empty()).then(|| conditions.join(" AND "));
+        let params: Vec<Value> = query
+            .after
+            .iter()
+            .chain(&query.from)
+            .chain(&query.before)
+            .map(Key::to_value)
+            .collect();
+        let backwards = query.before.is_some() || query.from_end;
         let order_by = vec![Order {
             qualifier: entity.table.clone(),
             column: entity.pk_column().to_string(),
-            descending: false,
+            descending: backwards,
         }];
         let kind = QueryKind::Root {
             limit: query.limit.is_some(),
             after: query.after.is_some(),
+            from: query.from.is_some(),
+            before: backwards,
         };
         let prepared = self.prepare(kind, root, root, |s| {
             let mut spec = SelectSpec::new(
@@ -262,7 +296,11 @@ impl<'a> Session<'a> {
             spec
         });
         let loaded = self.execute(&prepared, params, Origin::root(&entity.name), root, None)?;
-        Ok(loaded.objects())
+        let mut objects = loaded.objects();
+        if backwards {
+            objects.reverse();
+        }
+        Ok(objects)
     }
 
     /// Returns a cached statement for `(kind, node, segment)` or builds it.
@@ -293,6 +331,7 @@ impl<'a> Session<'a> {
         let caller_params = spec.params.len();
         let base = Rc::new(QueryBase {
             entity: spec.entity,
+            from: spec.from.clone(),
             where_clause: spec.where_clause.clone(),
             order_by: spec.order_by.clone(),
             limit: spec.limit,
@@ -389,7 +428,12 @@ impl<'a> Session<'a> {
         origin: &LoadOrigin,
     ) -> Result<()> {
         for (rel, child) in &slot.joined {
-            let mut objects = std::mem::take(&mut loaded_at[*index - 1]);
+            // A statement that returned no rows (a lazy load of an empty
+            // collection with a joined load below) filled no slot.
+            let mut objects = loaded_at
+                .get_mut(*index - 1)
+                .map(std::mem::take)
+                .unwrap_or_default();
             let mut seen = std::collections::HashSet::new();
             objects.retain(|o| seen.insert(*o));
             *index += 1;

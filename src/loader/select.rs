@@ -136,7 +136,9 @@ pub fn lazy_load(
         Some(target) => Related::One(target),
         None => {
             let prepared = session.prepare(QueryKind::Lazy, node, node, |s| {
-                per_parent_spec(s, node, LabelStyle::Disambiguate)
+                // SQLAlchemy 2.1 labels nothing in a lazy load, not even
+                // the repeated names of a joined eager load below it.
+                per_parent_spec(s, node, LabelStyle::Plain)
             });
             run_per_parent(session, parent, node, strategy, &prepared)?
         }

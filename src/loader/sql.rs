@@ -217,12 +217,18 @@ impl SelectSpec {
     pub fn render(self, model: &Model, builder: &mut SelectBuilder) -> Rendered {
         let entity = model.entity(self.entity);
         let wrap = self.limit.is_some() && self.joined.iter().any(|j| j.has_collection(model));
+        // A collection joined below a many-to-one belongs to an object
+        // that recurs in the rows of different parents (`manager.posts`).
         let repeats_children = self
             .joined
             .iter()
             .map(|j| j.collections(model))
             .sum::<usize>()
-            > 1;
+            > 1
+            || self
+                .joined
+                .iter()
+                .any(|j| !model.rel(j.rel).is_collection() && j.has_collection(model));
         let mut params = self.params;
         let mut from = self.from;
         let mut qualifier = self.qualifier;
@@ -265,6 +271,13 @@ impl SelectSpec {
             .iter()
             .map(|c| builder.column(&qualifier, c))
             .collect();
+        // The subquery loader's parent key comes right after the entity's
+        // own columns, before those of its joined eager loads.
+        let trail: Vec<usize> = self
+            .trail
+            .iter()
+            .map(|(q, c)| builder.column(q, c))
+            .collect();
         let mut joined_slots = Vec::new();
         let mut join_order = Vec::new();
         for j in &self.joined {
@@ -272,11 +285,6 @@ impl SelectSpec {
             from.push_str(&fragment);
             joined_slots.push((j.rel, slot));
         }
-        let trail: Vec<usize> = self
-            .trail
-            .iter()
-            .map(|(q, c)| builder.column(q, c))
-            .collect();
         order.extend(join_order);
 
         let distinct = if self.distinct { "DISTINCT " } else { "" };

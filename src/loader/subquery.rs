@@ -110,9 +110,11 @@ fn statement(
         .map(|c| format!("{base_table}.{c} AS {base_table}_{c}"))
         .collect();
     let distinct = if many_to_one { "DISTINCT " } else { "" };
+    // The base's own FROM: a lazy many-to-many load reads `posts, post_tags`.
     let mut inner = format!(
-        "SELECT {distinct}{} FROM {base_table}",
-        select_list.join(", ")
+        "SELECT {distinct}{} FROM {}",
+        select_list.join(", "),
+        base.from
     );
     if let Some(w) = &base.where_clause {
         inner.push_str(&format!(" WHERE {w}"));

@@ -553,9 +553,14 @@ impl Reader<'_> {
                  `posts = relationship(\"Post\", back_populates=\"user\")`",
             );
             if !unmapped.is_empty() {
+                let shown: Vec<&str> = unmapped.iter().take(8).map(String::as_str).collect();
+                let more = match unmapped.len() - shown.len() {
+                    0 => String::new(),
+                    n => format!(" and {n} more"),
+                };
                 error = error.with_help(format!(
-                    "classes found without `__tablename__` or `__table__`: {}",
-                    list(&unmapped.iter().map(String::as_str).collect::<Vec<_>>())
+                    "classes found without `__tablename__` or `__table__`: {}{more}",
+                    list(&shown)
                 ));
             }
             return Err(error);

@@ -1,0 +1,39 @@
+//! Everything the explorer can be asked to do.
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Action {
+    Up,
+    Down,
+    Top,
+    Bottom,
+    PageUp,
+    PageDown,
+    HalfPageUp,
+    HalfPageDown,
+    Expand,
+    Collapse,
+    ToggleFocus,
+    Strategy,
+    Reset,
+    Explain,
+    Filter,
+    Copy,
+    Help,
+    Back,
+    Quit,
+    /// The picker or editor confirms.
+    Confirm,
+    /// The mouse wheel over a point: down or up.
+    Scroll {
+        column: u16,
+        row: u16,
+        down: bool,
+    },
+    Click {
+        column: u16,
+        row: u16,
+    },
+    Resize(u16, u16),
+    /// A key typed into the dynamic-query editor.
+    EditorKey(crossterm::event::KeyEvent),
+}

@@ -1,0 +1,810 @@
+//! The explorer's state. Only `update` changes it (through the methods
+//! here, which are also the only place the explorer runs SQL); `ui`
+//! draws it without changing anything.
+
+use super::keymap::Focus;
+use super::theme::Theme;
+use super::tree::{MAX_CHILDREN, NoteKind, Seg, TreeLine, TreePath, rel_chain};
+use crate::cli::workspace::Workspace;
+use crate::db::Key;
+use crate::loader::Strategy;
+use crate::loader::dynamic::{self, DynamicQuery};
+use crate::loader::write_only::ITERATION_ERROR;
+use crate::model::{EntityId, Model, RelId};
+use crate::plan::LoadPlan;
+use crate::session::{Access, ObjId, RootQuery, Session};
+use anyhow::Result;
+use ratatui_textarea::TextArea;
+use std::collections::{BTreeMap, HashMap, HashSet};
+
+/// What an expanded relationship showed that the session does not keep.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RelOutcome {
+    /// The loader refused (raise, raise_on_sql, write_only iteration).
+    Refused(String),
+    /// A dynamic query's result, or a write-only collection's select().
+    Objects(Vec<ObjId>),
+    /// The statement failed (a bad dynamic filter).
+    Failed(String),
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusKind {
+    Info,
+    Error,
+}
+
+pub struct Picker {
+    pub rel: RelId,
+    pub choices: Vec<Strategy>,
+    pub selected: usize,
+}
+
+pub struct Editor {
+    pub path: TreePath,
+    pub parent: ObjId,
+    pub rel: RelId,
+    pub textarea: TextArea<'static>,
+    pub error: Option<String>,
+}
+
+pub enum Overlay {
+    Help,
+    Picker(Picker),
+    Editor(Box<Editor>),
+}
+
+/// How many root rows one fetch asks for.
+pub const PAGE: usize = 60;
+/// The most root rows kept in the window; scrolling further drops the far
+/// end, so memory stays flat on a table of any size.
+pub const MAX_WINDOW: usize = 3 * PAGE;
+
+pub struct App<'a> {
+    pub ws: &'a Workspace,
+    pub session: Session<'a>,
+    pub root: EntityId,
+    /// Rows of the root table.
+    pub total: u64,
+    /// The loaded window of root objects, in key order.
+    pub roots: Vec<ObjId>,
+    /// Position of `roots[0]` among all root rows.
+    pub roots_offset: u64,
+    pub expanded: HashSet<TreePath>,
+    pub outcomes: HashMap<TreePath, RelOutcome>,
+    pub dynamic_queries: HashMap<TreePath, DynamicQuery>,
+    /// Write-only relationships whose explicit select() was run.
+    pub selected: HashSet<TreePath>,
+    /// Strategies chosen in the picker, per relationship.
+    pub overrides: BTreeMap<RelId, Strategy>,
+    pub lines: Vec<TreeLine>,
+    pub cursor: usize,
+    pub offset: usize,
+    pub focus: Focus,
+    pub overlay: Option<Overlay>,
+    /// Selected statement (index into the log) when the log has focus.
+    pub log_cursor: Option<usize>,
+    pub explain: Option<(usize, Vec<String>)>,
+    pub status: Option<(String, StatusKind)>,
+    pub size: (u16, u16),
+    pub theme: Theme,
+    pub should_quit: bool,
+    /// Text for the clipboard, written by the event loop (OSC 52).
+    pub pending_copy: Option<String>,
+}
+
+impl<'a> App<'a> {
+    pub fn new(ws: &'a Workspace, size: (u16, u16), theme: Theme) -> Result<App<'a>> {
+        let root = EntityId(0);
+        let entity = ws.model.entity(root);
+        // Counting is loadscope's own question, not a loader's: untraced.
+        let total: i64 = ws.conn.raw().query_row(
+            &format!(
+                "SELECT count(*) FROM \"{}\"",
+                entity.table.replace('"', "\"\"")
+            ),
+            [],
+            |r| r.get(0),
+        )?;
+        let session = Session::new(&ws.model, &ws.conn, LoadPlan::new(root));
+        let mut app = App {
+            ws,
+            session,
+            root,
+            total: total as u64,
+            roots: Vec::new(),
+            roots_offset: 0,
+            expanded: HashSet::new(),
+            outcomes: HashMap::new(),
+            dynamic_queries: HashMap::new(),
+            selected: HashSet::new(),
+            overrides: BTreeMap::new(),
+            lines: Vec::new(),
+            cursor: 0,
+            offset: 0,
+            focus: Focus::Tree,
+            overlay: None,
+            log_cursor: None,
+            explain: None,
+            status: None,
+            size,
+            theme,
+            should_quit: false,
+            pending_copy: None,
+        };
+        app.ws
+            .conn
+            .begin_step(format!("open: fetch the first {} {}", PAGE, entity.name));
+        app.roots = app.session.load_root(&RootQuery {
+            limit: Some(PAGE as i64),
+            ..RootQuery::default()
+        })?;
+        app.rebuild();
+        Ok(app)
+    }
+
+    pub fn model(&self) -> &'a Model {
+        &self.ws.model
+    }
+
+    pub fn set_status(&mut self, text: impl Into<String>, kind: StatusKind) {
+        self.status = Some((text.into(), kind));
+    }
+
+    // ----- the tree -----
+
+    /// Flattens the tree into lines after any change.
+    pub fn rebuild(&mut self) {
+        let mut lines = Vec::new();
+        for root in &self.roots {
+            let key = self.session.object(*root).key.clone();
+            self.push_object(&mut lines, *root, 0, vec![Seg::Obj(key)]);
+        }
+        self.lines = lines;
+        self.cursor = self.cursor.min(self.lines.len().saturating_sub(1));
+    }
+
+    fn push_object(&self, lines: &mut Vec<TreeLine>, obj: ObjId, depth: usize, path: TreePath) {
+        let expanded = self.expanded.contains(&path);
+        lines.push(TreeLine::Object {
+            obj,
+            depth,
+            path: path.clone(),
+        });
+        if !expanded {
+            return;
+        }
+        let entity = self.model().entity(self.session.object(obj).entity);
+        for rel in &entity.relationships {
+            let mut rel_path = path.clone();
+            rel_path.push(Seg::Rel(*rel));
+            let open = self.expanded.contains(&rel_path);
+            lines.push(TreeLine::Relation {
+                parent: obj,
+                rel: *rel,
+                depth: depth + 1,
+                path: rel_path.clone(),
+            });
+            if open {
+                self.push_related(lines, obj, *rel, depth + 2, rel_path);
+            }
+        }
+    }
+
+    fn push_related(
+        &self,
+        lines: &mut Vec<TreeLine>,
+        parent: ObjId,
+        rel: RelId,
+        depth: usize,
+        path: TreePath,
+    ) {
+        let note = |text: String, kind| TreeLine::Note {
+            depth,
+            text,
+            kind,
+            path: path.clone(),
+        };
+        let strategy = self.session.strategy_for(parent, rel);
+        let objects = match self.outcomes.get(&path) {
+            Some(RelOutcome::Refused(message)) => {
+                lines.push(note(message.clone(), NoteKind::Error));
+                if strategy == Strategy::WriteOnly {
+                    lines.push(note(
+                        "Enter runs its explicit select()".to_string(),
+                        NoteKind::Info,
+                    ));
+                }
+                return;
+            }
+            Some(RelOutcome::Failed(message)) => {
+                lines.push(note(message.clone(), NoteKind::Error));
+                return;
+            }
+            Some(RelOutcome::Objects(objects)) => {
+                if strategy == Strategy::Dynamic {
+                    let q = self.dynamic_queries.get(&path).cloned().unwrap_or_default();
+                    lines.push(note(describe_dynamic(&q), NoteKind::Info));
+                }
+                objects.clone()
+            }
+            None => match self.session.related(parent, rel) {
+                Some(related) => related.objects(),
+                None => return,
+            },
+        };
+        if objects.is_empty() {
+            let text = match strategy {
+                Strategy::NoLoad => {
+                    "empty: noload never loads (deprecated in SQLAlchemy 2.1)".to_string()
+                }
+                _ if self.model().rel(rel).is_collection() => "empty".to_string(),
+                _ => "none".to_string(),
+            };
+            lines.push(note(text, NoteKind::Empty));
+            return;
+        }
+        for obj in objects.iter().take(MAX_CHILDREN) {
+            let mut child_path = path.clone();
+            child_path.push(Seg::Obj(self.session.object(*obj).key.clone()));
+            self.push_object(lines, *obj, depth, child_path);
+        }
+        if objects.len() > MAX_CHILDREN {
+            lines.push(note(
+                format!("… {} more not shown", objects.len() - MAX_CHILDREN),
+                NoteKind::More,
+            ));
+        }
+    }
+
+    pub fn current(&self) -> Option<&TreeLine> {
+        self.lines.get(self.cursor)
+    }
+
+    /// The relationship the cursor is on or under.
+    pub fn current_relationship(&self) -> Option<(ObjId, RelId, TreePath)> {
+        let line = self.current()?;
+        let path = line.path();
+        let rel_index = path.iter().rposition(|s| matches!(s, Seg::Rel(_)))?;
+        let Seg::Rel(rel) = path[rel_index] else {
+            unreachable!()
+        };
+        let rel_path: TreePath = path[..=rel_index].to_vec();
+        let parent = self.lines.iter().find_map(|l| match l {
+            TreeLine::Relation { parent, path, .. } if *path == rel_path => Some(*parent),
+            _ => None,
+        })?;
+        Some((parent, rel, rel_path))
+    }
+
+    // ----- loading -----
+
+    /// Expands the node under the cursor: an object shows its
+    /// relationships (no SQL); a relationship is touched (its loader runs).
+    pub fn expand_current(&mut self) -> Result<()> {
+        let Some(line) = self.current().cloned() else {
+            return Ok(());
+        };
+        match line {
+            TreeLine::Object { path, .. } => {
+                self.expanded.insert(path);
+            }
+            TreeLine::Relation {
+                parent, rel, path, ..
+            } => {
+                if self.expanded.contains(&path) && !self.outcomes.contains_key(&path) {
+                    self.cursor += 1; // already open: step into it
+                } else {
+                    let label = self.object_title(parent);
+                    let name = self.model().rel(rel).name.clone();
+                    self.ws.conn.begin_step(format!("expand {name} of {label}"));
+                    self.touch(parent, rel, &path)?;
+                    self.expanded.insert(path);
+                }
+            }
+            TreeLine::Note { path, kind, .. } => {
+                // Enter on a write-only note runs the explicit select().
+                if kind == NoteKind::Info
+                    && let Some((parent, rel, rel_path)) = self.current_relationship()
+                    && self.session.strategy_for(parent, rel) == Strategy::WriteOnly
+                    && rel_path == path
+                {
+                    let label = self.object_title(parent);
+                    let name = self.model().rel(rel).name.clone();
+                    self.ws
+                        .conn
+                        .begin_step(format!("{name}.select() of {label}"));
+                    let objects = self.session.select_write_only(parent, rel)?;
+                    self.selected.insert(path.clone());
+                    self.outcomes.insert(path, RelOutcome::Objects(objects));
+                }
+            }
+        }
+        self.rebuild();
+        Ok(())
+    }
+
+    /// Touches `parent.rel` and records what the tree must show.
+    fn touch(&mut self, parent: ObjId, rel: RelId, path: &TreePath) -> Result<()> {
+        let strategy = self.session.strategy_for(parent, rel);
+        let outcome = match strategy {
+            Strategy::Dynamic => {
+                let q = self.dynamic_queries.get(path).cloned().unwrap_or_default();
+                let node = self.session.plan.child_or_insert(
+                    self.model(),
+                    self.session.object(parent).node,
+                    rel,
+                );
+                match dynamic::query(&mut self.session, parent, node, &q) {
+                    Ok(objects) => Some(RelOutcome::Objects(objects)),
+                    Err(e) => Some(RelOutcome::Failed(format!("{e:#}"))),
+                }
+            }
+            Strategy::WriteOnly if self.selected.contains(path) => Some(RelOutcome::Objects(
+                self.session.select_write_only(parent, rel)?,
+            )),
+            Strategy::WriteOnly => Some(RelOutcome::Refused(ITERATION_ERROR.to_string())),
+            _ => match self.session.access(parent, rel)? {
+                Access::Loaded(_) => None,
+                Access::Refused(message) => Some(RelOutcome::Refused(message)),
+            },
+        };
+        match outcome {
+            Some(o) => self.outcomes.insert(path.clone(), o),
+            None => self.outcomes.remove(path),
+        };
+        Ok(())
+    }
+
+    pub fn collapse_current(&mut self) {
+        let Some(line) = self.current().cloned() else {
+            return;
+        };
+        let path = line.path().clone();
+        let target = match line {
+            TreeLine::Note { .. } => path,
+            _ if self.expanded.contains(&path) => path,
+            _ => {
+                // Not open: go to the parent node instead.
+                let mut parent = path;
+                parent.pop();
+                parent
+            }
+        };
+        self.expanded.remove(&target);
+        if let Some(i) = self
+            .lines
+            .iter()
+            .position(|l| *l.path() == target && !matches!(l, TreeLine::Note { .. }))
+        {
+            self.cursor = i;
+        }
+        self.rebuild();
+    }
+
+    /// A short title for an object: `User 1 John`.
+    pub fn object_title(&self, obj: ObjId) -> String {
+        let o = self.session.object(obj);
+        let entity = &self.model().entity(o.entity).name;
+        let label = self
+            .session
+            .label(obj)
+            .map(crate::db::value::value_to_text)
+            .unwrap_or_default();
+        format!("{entity} {} {label}", o.key).trim_end().to_string()
+    }
+
+    /// Height of the tree's list area, for paging and windowing.
+    pub fn tree_height(&self) -> usize {
+        super::ui::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
+            .map_or(10, |l| l.tree.height.saturating_sub(3) as usize)
+            .max(1)
+    }
+
+    /// Moves the cursor by `delta` lines, fetching root rows at either end
+    /// of the window as needed.
+    pub fn move_cursor(&mut self, delta: isize) -> Result<()> {
+        let target = self.cursor as isize + delta;
+        if target >= self.lines.len() as isize {
+            self.fetch_forward()?;
+        } else if target < 0 {
+            self.fetch_backward()?;
+        }
+        let target =
+            (self.cursor as isize + delta).clamp(0, self.lines.len().saturating_sub(1) as isize);
+        self.cursor = target as usize;
+        // Keep a screen of rows ready below the cursor.
+        let height = self.tree_height();
+        if self.cursor + height >= self.lines.len() {
+            self.fetch_forward()?;
+        }
+        self.scroll_into_view();
+        Ok(())
+    }
+
+    pub fn scroll_into_view(&mut self) {
+        let height = self.tree_height();
+        if self.cursor < self.offset {
+            self.offset = self.cursor;
+        } else if self.cursor >= self.offset + height {
+            self.offset = self.cursor + 1 - height;
+        }
+        self.offset = self.offset.min(self.lines.len().saturating_sub(1));
+    }
+
+    fn root_key(&self, i: usize) -> Option<Key> {
+        self.roots
+            .get(i)
+            .map(|o| self.session.object(*o).key.clone())
+    }
+
+    fn entity_name(&self) -> String {
+        self.model().entity(self.root).name.clone()
+    }
+
+    /// Fetches the page after the window (keyset: `WHERE pk > ?`).
+    pub fn fetch_forward(&mut self) -> Result<()> {
+        let loaded_end = self.roots_offset + self.roots.len() as u64;
+        if loaded_end >= self.total {
+            return Ok(());
+        }
+        let after = self.root_key(self.roots.len().wrapping_sub(1));
+        self.ws.conn.begin_step(format!(
+            "scroll: fetch {} {}-{}",
+            self.entity_name(),
+            loaded_end + 1,
+            (loaded_end + PAGE as u64).min(self.total)
+        ));
+        let page = self.session.load_root(&RootQuery {
+            after,
+            limit: Some(PAGE as i64),
+            ..RootQuery::default()
+        })?;
+        if page.is_empty() {
+            self.total = loaded_end;
+            return Ok(());
+        }
+        self.roots.extend(page);
+        if self.roots.len() > MAX_WINDOW {
+            let drop = self.roots.len() - MAX_WINDOW;
+            let before = self.lines.len();
+            self.roots.drain(..drop);
+            self.roots_offset += drop as u64;
+            self.rebuild_keep_cursor(before);
+        } else {
+            self.rebuild();
+        }
+        Ok(())
+    }
+
+    /// Fetches the page before the window (keyset: `WHERE pk < ?`).
+    pub fn fetch_backward(&mut self) -> Result<()> {
+        if self.roots_offset == 0 {
+            return Ok(());
+        }
+        let before = self.root_key(0);
+        let count = (self.roots_offset as usize).min(PAGE);
+        self.ws.conn.begin_step(format!(
+            "scroll: fetch {} {}-{}",
+            self.entity_name(),
+            self.roots_offset + 1 - count as u64,
+            self.roots_offset
+        ));
+        let page = self.session.load_root(&RootQuery {
+            before,
+            limit: Some(count as i64),
+            ..RootQuery::default()
+        })?;
+        let added_roots = page.len();
+        let old_lines = self.lines.len();
+        let mut roots = page;
+        roots.append(&mut self.roots);
+        self.roots = roots;
+        self.roots_offset -= added_roots as u64;
+        if self.roots.len() > MAX_WINDOW {
+            self.roots.truncate(MAX_WINDOW);
+        }
+        self.rebuild();
+        // The same line stays under the cursor.
+        let added_lines = self
+            .lines
+            .len()
+            .saturating_sub(old_lines.min(self.lines.len()));
+        self.cursor += added_lines;
+        self.offset += added_lines;
+        Ok(())
+    }
+
+    fn rebuild_keep_cursor(&mut self, before: usize) {
+        self.rebuild_raw();
+        let removed = before.saturating_sub(self.lines.len());
+        self.cursor = self.cursor.saturating_sub(removed);
+        self.offset = self.offset.saturating_sub(removed);
+    }
+
+    fn rebuild_raw(&mut self) {
+        let cursor = self.cursor;
+        self.rebuild();
+        self.cursor = cursor.min(self.lines.len().saturating_sub(1));
+    }
+
+    /// `g`: the first rows.
+    pub fn go_top(&mut self) -> Result<()> {
+        if self.roots_offset > 0 {
+            self.ws.conn.begin_step(format!(
+                "jump: fetch the first {} {}",
+                PAGE,
+                self.entity_name()
+            ));
+            self.roots = self.session.load_root(&RootQuery {
+                limit: Some(PAGE as i64),
+                ..RootQuery::default()
+            })?;
+            self.roots_offset = 0;
+            self.rebuild();
+        }
+        self.cursor = 0;
+        self.offset = 0;
+        Ok(())
+    }
+
+    /// `G`: the last rows, fetched directly (`ORDER BY pk DESC LIMIT ?`),
+    /// never by walking a million rows.
+    pub fn go_bottom(&mut self) -> Result<()> {
+        let loaded_end = self.roots_offset + self.roots.len() as u64;
+        if loaded_end < self.total {
+            self.ws.conn.begin_step(format!(
+                "jump: fetch the last {} {}",
+                PAGE,
+                self.entity_name()
+            ));
+            self.roots = self.session.load_root(&RootQuery {
+                from_end: true,
+                limit: Some(PAGE as i64),
+                ..RootQuery::default()
+            })?;
+            self.roots_offset = self.total.saturating_sub(self.roots.len() as u64);
+            self.rebuild();
+        }
+        self.cursor = self.lines.len().saturating_sub(1);
+        self.scroll_into_view();
+        Ok(())
+    }
+
+    /// The range of root rows on screen, 1-based: `(first, last)`.
+    pub fn visible_root_range(&self) -> (u64, u64) {
+        let height = self.tree_height();
+        let mut first = None;
+        let mut last = None;
+        let mut index = 0u64;
+        for (i, line) in self.lines.iter().enumerate() {
+            if let TreeLine::Object { depth: 0, .. } = line {
+                if i >= self.offset && i < self.offset + height {
+                    first.get_or_insert(index);
+                    last = Some(index);
+                }
+                index += 1;
+            }
+        }
+        match (first, last) {
+            (Some(f), Some(l)) => (self.roots_offset + f + 1, self.roots_offset + l + 1),
+            _ => (0, 0),
+        }
+    }
+
+    // ----- strategies, replay -----
+
+    /// The strategy each relationship in use loads with.
+    pub fn strategies_in_use(&self) -> Vec<(RelId, Strategy)> {
+        let mut seen = BTreeMap::new();
+        for line in &self.lines {
+            if let TreeLine::Relation {
+                parent, rel, path, ..
+            } = line
+                && self.expanded.contains(path)
+            {
+                seen.entry(*rel)
+                    .or_insert_with(|| self.session.strategy_for(*parent, *rel));
+            }
+        }
+        for (rel, s) in &self.overrides {
+            seen.insert(*rel, *s);
+        }
+        seen.into_iter().collect()
+    }
+
+    /// The plan for a fresh session: each chosen strategy, as a loader
+    /// option on every path in use that ends in its relationship (and on
+    /// the root's own relationships, so fetching rows loads them eagerly).
+    fn plan(&self) -> LoadPlan {
+        let model = self.model();
+        let mut plan = LoadPlan::new(self.root);
+        let mut paths: Vec<Vec<RelId>> = model
+            .entity(self.root)
+            .relationships
+            .iter()
+            .map(|r| vec![*r])
+            .collect();
+        for path in &self.expanded {
+            if matches!(path.last(), Some(Seg::Rel(_))) {
+                paths.push(rel_chain(path));
+            }
+        }
+        paths.sort();
+        paths.dedup();
+        for chain in paths {
+            let Some(strategy) = chain.last().and_then(|r| self.overrides.get(r)) else {
+                continue;
+            };
+            let mut node = crate::plan::NodeId::ROOT;
+            for rel in &chain {
+                node = plan.child_or_insert(model, node, *rel);
+            }
+            plan.set_strategy(node, Some(*strategy));
+        }
+        plan
+    }
+
+    /// Runs the same navigation again in a fresh session: same rows, same
+    /// nodes expanded, same scroll position. The log gets a new section.
+    pub fn replay(&mut self, reason: &str) -> Result<()> {
+        let first_key = if self.roots_offset == 0 {
+            None
+        } else {
+            self.root_key(0)
+        };
+        let count = self.roots.len();
+        self.ws.conn.new_section();
+        self.ws.conn.begin_step(reason.to_string());
+        self.session = Session::new(&self.ws.model, &self.ws.conn, self.plan());
+        self.roots.clear();
+        self.lines.clear();
+        let query = RootQuery {
+            from: first_key,
+            limit: Some(count.max(1) as i64),
+            ..RootQuery::default()
+        };
+        // Fetched again before the old session's objects go.
+        self.outcomes.clear();
+        self.roots = self.session.load_root(&query)?;
+        let cursor = self.cursor;
+        let offset = self.offset;
+        // Touch every expanded relationship again, in screen order.
+        let mut done: HashSet<TreePath> = HashSet::new();
+        loop {
+            self.rebuild();
+            let next = self.lines.iter().find_map(|l| match l {
+                TreeLine::Relation {
+                    parent, rel, path, ..
+                } if self.expanded.contains(path) && !done.contains(path) => {
+                    Some((*parent, *rel, path.clone()))
+                }
+                _ => None,
+            });
+            let Some((parent, rel, path)) = next else {
+                break;
+            };
+            self.touch(parent, rel, &path)?;
+            done.insert(path);
+        }
+        self.rebuild();
+        self.cursor = cursor.min(self.lines.len().saturating_sub(1));
+        self.offset = offset.min(self.cursor);
+        Ok(())
+    }
+
+    /// Statements of `loader` in the current log section.
+    pub fn statements_of(&self, loader: &str) -> usize {
+        let log = self.ws.conn.log();
+        log.statements
+            .iter()
+            .filter(|s| s.section == log.section && &*s.origin.loader == loader)
+            .count()
+    }
+
+    /// Chooses `strategy` for `rel` and replays, reporting before → after.
+    pub fn choose_strategy(&mut self, rel: RelId, strategy: Strategy) -> Result<()> {
+        let name = self.model().rel_display(rel);
+        let before_strategy = self
+            .strategies_in_use()
+            .into_iter()
+            .find(|(r, _)| *r == rel)
+            .map_or(self.model().rel(rel).lazy, |(_, s)| s);
+        let before = self.statements_of(&name);
+        self.overrides.insert(rel, strategy);
+        self.replay(&format!("replay under {name}: {strategy}"))?;
+        let after = self.statements_of(&name);
+        let plural = |n: usize| if n == 1 { "statement" } else { "statements" };
+        self.set_status(
+            format!(
+                "{name}: {before_strategy} {before} {} → {strategy} {after} {}",
+                plural(before),
+                plural(after)
+            ),
+            StatusKind::Info,
+        );
+        Ok(())
+    }
+
+    /// Applies the dynamic query typed in the editor and re-runs it.
+    pub fn apply_dynamic(
+        &mut self,
+        path: TreePath,
+        parent: ObjId,
+        rel: RelId,
+        query: DynamicQuery,
+    ) -> Result<()> {
+        self.dynamic_queries.insert(path.clone(), query);
+        let label = self.object_title(parent);
+        let name = self.model().rel(rel).name.clone();
+        self.ws.conn.begin_step(format!("filter {name} of {label}"));
+        self.touch(parent, rel, &path)?;
+        self.expanded.insert(path);
+        self.rebuild();
+        Ok(())
+    }
+}
+
+/// One line describing a dynamic query's current clauses.
+pub fn describe_dynamic(q: &DynamicQuery) -> String {
+    let mut parts = Vec::new();
+    if let Some(f) = q.filter.as_deref().filter(|f| !f.trim().is_empty()) {
+        parts.push(format!("filter {f}"));
+    }
+    if let Some(o) = q.order_by.as_deref().filter(|o| !o.trim().is_empty()) {
+        parts.push(format!("order by {o}"));
+    }
+    if let Some(l) = q.limit {
+        parts.push(format!("limit {l}"));
+    }
+    if parts.is_empty() {
+        "dynamic query: every expand runs it (f filters)".to_string()
+    } else {
+        format!("dynamic query: {} (f edits)", parts.join(", "))
+    }
+}
+
+/// Parses the editor's three lines (`filter:`, `order by:`, `limit:`).
+pub fn parse_dynamic(text: &str) -> Result<DynamicQuery, String> {
+    let mut q = DynamicQuery::default();
+    for (i, line) in text.lines().enumerate() {
+        let Some((label, value)) = line.split_once(':') else {
+            if line.trim().is_empty() {
+                continue;
+            }
+            return Err(format!(
+                "line {}: expected `filter:`, `order by:` or `limit:`",
+                i + 1
+            ));
+        };
+        let value = value.trim();
+        match label.trim().to_ascii_lowercase().as_str() {
+            "filter" | "where" => q.filter = (!value.is_empty()).then(|| value.to_string()),
+            "order by" | "order_by" | "order" => {
+                q.order_by = (!value.is_empty()).then(|| value.to_string())
+            }
+            "limit" => {
+                q.limit = if value.is_empty() {
+                    None
+                } else {
+                    Some(value.parse().map_err(|_| {
+                        format!("line {}: limit must be a number, not `{value}`", i + 1)
+                    })?)
+                }
+            }
+            other => {
+                return Err(format!(
+                    "line {}: unknown clause `{other}`; use filter, order by or limit",
+                    i + 1
+                ));
+            }
+        }
+    }
+    if let Some(f) = &q.filter {
+        dynamic::check_clause("the filter", f).map_err(|e| e.to_string())?;
+    }
+    if let Some(o) = &q.order_by {
+        dynamic::check_clause("the order", o).map_err(|e| e.to_string())?;
+    }
+    Ok(q)
+}

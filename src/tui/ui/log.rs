@@ -1,0 +1,264 @@
+//! The right pane: the live SQL log, newest last and followed, with the
+//! per-loader summary below it, or the selected statement in full.
+
+use super::fit;
+use crate::analysis::{self, Repeat, format_duration, thousands};
+use crate::db::value::value_to_text;
+use crate::tui::app::App;
+use crate::tui::keymap::Focus;
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+
+pub fn render(app: &App, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let focused = app.focus == Focus::Log && app.overlay.is_none();
+    let log = app.ws.conn.log();
+    let current: Vec<_> = log
+        .statements
+        .iter()
+        .filter(|s| s.section == log.section)
+        .cloned()
+        .collect();
+    let analysis = analysis::analyze_statements(&current);
+    let rows: usize = current.iter().map(|s| s.rows).sum();
+    let time: std::time::Duration = current.iter().map(|s| s.duration).sum();
+    let title = format!(
+        " SQL  {} statement{} · {} rows · {} ",
+        thousands(current.len() as u64),
+        if current.len() == 1 { "" } else { "s" },
+        thousands(rows as u64),
+        format_duration(time)
+    );
+    let block = Block::default()
+        .borders(Borders::ALL)
+        .border_style(if focused {
+            theme.border_focused
+        } else {
+            theme.border
+        })
+        .title(Span::styled(
+            title,
+            if focused { theme.title } else { theme.dim },
+        ));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    if inner.height < 3 {
+        return;
+    }
+    let selected = if focused { app.log_cursor } else { None };
+    let bottom_height = match selected {
+        Some(_) => (inner.height / 2).max(4),
+        None => (analysis.loaders.len() as u16 + 1)
+            .min(inner.height / 3)
+            .max(2),
+    };
+    let [list_area, bottom_area] =
+        Layout::vertical([Constraint::Min(2), Constraint::Length(bottom_height)]).areas(inner);
+
+    // Repeats are judged within each statement's own section.
+    let repeats: Vec<Repeat> = {
+        let mut all = Vec::with_capacity(log.statements.len());
+        let mut start = 0;
+        while start < log.statements.len() {
+            let section = log.statements[start].section;
+            let end = log.statements[start..]
+                .iter()
+                .position(|s| s.section != section)
+                .map_or(log.statements.len(), |p| start + p);
+            all.extend(analysis::analyze_statements(&log.statements[start..end]).repeats);
+            start = end;
+        }
+        all
+    };
+    let width = list_area.width as usize;
+    let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
+    let mut previous_section = None;
+    for (i, s) in log.statements.iter().enumerate() {
+        if previous_section.is_some_and(|p| p != s.section) {
+            let step = log.step_of(s).unwrap_or("new session");
+            lines.push((
+                None,
+                Line::from(Span::styled(
+                    fit(&format!("── {step} ──"), width),
+                    theme.separator,
+                )),
+            ));
+        }
+        previous_section = Some(s.section);
+        let loader = match s.origin.strategy {
+            Some(st) => format!("{} · {st}", s.origin.loader),
+            None => format!("{} (root)", s.origin.loader),
+        };
+        let mark = match repeats[i] {
+            Repeat::Duplicate { count } => format!("  duplicate ×{count}"),
+            Repeat::Similar { count } if s.origin.path.is_some() && !s.sql.contains(" IN (") => {
+                format!("  ⚠ N+1 ×{count}")
+            }
+            Repeat::Similar { count } => format!("  similar ×{count}"),
+            Repeat::Unique => String::new(),
+        };
+        let head = format!(
+            "#{} {loader}  {} rows  {}",
+            s.seq,
+            s.rows,
+            format_duration(s.duration)
+        );
+        let step = log
+            .step_of(s)
+            .map(|t| format!("  ← {t}"))
+            .unwrap_or_default();
+        let style = if selected == Some(i) {
+            theme.selected
+        } else {
+            ratatui::style::Style::new()
+        };
+        let mark_style = if mark.contains("N+1") || mark.contains("duplicate") {
+            theme.warning
+        } else {
+            theme.dim
+        };
+        lines.push((
+            Some(i),
+            Line::from(vec![
+                Span::styled(fit(&head, width), theme.relation),
+                Span::styled(
+                    fit(&mark, width.saturating_sub(head.chars().count())),
+                    mark_style,
+                ),
+                Span::styled(
+                    fit(
+                        &step,
+                        width.saturating_sub(head.chars().count() + mark.chars().count()),
+                    ),
+                    theme.dim,
+                ),
+            ])
+            .style(style),
+        ));
+        lines.push((
+            Some(i),
+            Line::from(Span::styled(
+                fit(&format!("   {}", s.sql), width),
+                theme.sql,
+            ))
+            .style(style),
+        ));
+    }
+    // Follow the newest; with a selection, keep it in view.
+    let height = list_area.height as usize;
+    let end = match selected {
+        Some(sel) => lines
+            .iter()
+            .rposition(|(i, _)| *i == Some(sel))
+            .map_or(lines.len(), |p| (p + 1).max(height.min(lines.len())))
+            .max(
+                lines
+                    .iter()
+                    .position(|(i, _)| *i == Some(sel))
+                    .map_or(0, |p| p + height)
+                    .min(lines.len())
+                    .min(lines.len()),
+            )
+            .min(lines.len()),
+        None => lines.len(),
+    };
+    let end = match selected {
+        Some(sel) => {
+            let last = lines
+                .iter()
+                .rposition(|(i, _)| *i == Some(sel))
+                .map_or(lines.len(), |p| p + 1);
+            last.max(height.min(lines.len())).min(end.max(last))
+        }
+        None => end,
+    };
+    let start = end.saturating_sub(height);
+    let shown: Vec<Line> = lines[start..end].iter().map(|(_, l)| l.clone()).collect();
+    if shown.is_empty() {
+        frame.render_widget(
+            Paragraph::new(Span::styled(
+                "no statements yet: expand a relationship",
+                theme.dim,
+            )),
+            list_area,
+        );
+    } else {
+        frame.render_widget(Paragraph::new(shown), list_area);
+    }
+
+    match selected {
+        Some(i) => render_detail(app, &log.statements[i], frame, bottom_area),
+        None => render_summary(app, &analysis, frame, bottom_area),
+    }
+}
+
+fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let width = area.width as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        fit(&format!("── per loader {}", "─".repeat(width)), width),
+        theme.dim,
+    ))];
+    for l in &analysis.loaders {
+        let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
+        let text = format!(
+            "{:<18} {:<14} {:>4} stmt{} {:>6} rows",
+            l.loader,
+            strategy,
+            l.statements,
+            if l.statements == 1 { " " } else { "s" },
+            l.rows
+        );
+        let mut spans = vec![Span::raw(fit(&text, width))];
+        if l.n_plus_one {
+            spans.push(Span::styled(
+                fit("  ⚠ N+1", width.saturating_sub(text.chars().count())),
+                theme.warning,
+            ));
+        }
+        lines.push(Line::from(spans));
+    }
+    frame.render_widget(Paragraph::new(lines), area);
+}
+
+fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: Rect) {
+    let theme = &app.theme;
+    let width = area.width as usize;
+    let mut lines = vec![Line::from(Span::styled(
+        fit(
+            &format!("── #{} {} {}", s.seq, s.origin.loader, "─".repeat(width)),
+            width,
+        ),
+        theme.dim,
+    ))];
+    let formatted = sqlformat::format(
+        &s.sql,
+        &sqlformat::QueryParams::None,
+        &sqlformat::FormatOptions::default(),
+    );
+    for l in formatted.lines() {
+        lines.push(Line::from(Span::styled(l.to_string(), theme.sql)));
+    }
+    if !s.params.is_empty() {
+        let params: Vec<String> = s.params.iter().map(value_to_text).collect();
+        lines.push(Line::from(Span::styled(
+            format!("params: [{}]", params.join(", ")),
+            theme.dim,
+        )));
+    }
+    match &app.explain {
+        Some((seq, plan)) if *seq == s.seq => {
+            lines.push(Line::from(Span::styled("EXPLAIN QUERY PLAN", theme.title)));
+            for p in plan {
+                lines.push(Line::from(p.clone()));
+            }
+        }
+        _ => lines.push(Line::from(Span::styled(
+            "e: EXPLAIN QUERY PLAN  y: copy",
+            theme.dim,
+        ))),
+    }
+    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}

@@ -1,0 +1,149 @@
+//! `render`: draws the explorer from its state and changes nothing.
+
+mod log;
+mod overlay;
+mod tree;
+
+use super::app::{App, Overlay, StatusKind};
+use super::keymap::{Context, Focus, hints};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Paragraph, Wrap};
+
+/// Below this the layout cannot show both panes legibly.
+pub const MIN_WIDTH: u16 = 60;
+pub const MIN_HEIGHT: u16 = 15;
+/// From this width the panes sit side by side; below it they stack.
+pub const SIDE_BY_SIDE: u16 = 100;
+
+pub struct Areas {
+    pub title: Rect,
+    pub tree: Rect,
+    pub log: Rect,
+    pub status: Rect,
+    pub hints: Rect,
+}
+
+/// Where everything goes; `None` when the terminal is too small.
+pub fn layout(area: Rect) -> Option<Areas> {
+    if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
+        return None;
+    }
+    let rows = Layout::vertical([
+        Constraint::Length(1),
+        Constraint::Min(5),
+        Constraint::Length(1),
+        Constraint::Length(1),
+    ])
+    .split(area);
+    let panes = if area.width >= SIDE_BY_SIDE {
+        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).split(rows[1])
+    } else {
+        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(rows[1])
+    };
+    Some(Areas {
+        title: rows[0],
+        tree: panes[0],
+        log: panes[1],
+        status: rows[2],
+        hints: rows[3],
+    })
+}
+
+pub fn render(app: &App, frame: &mut Frame) {
+    let area = frame.area();
+    let Some(areas) = layout(area) else {
+        let text = format!(
+            "terminal too small (needs {MIN_WIDTH}×{MIN_HEIGHT}, has {}×{})",
+            area.width, area.height
+        );
+        let y = area.height / 2;
+        let rect = Rect::new(area.x, area.y + y, area.width, 1.min(area.height));
+        frame.render_widget(
+            Paragraph::new(text)
+                .style(app.theme.warning)
+                .centered()
+                .wrap(Wrap { trim: true }),
+            rect,
+        );
+        return;
+    };
+    render_title(app, frame, areas.title);
+    tree::render(app, frame, areas.tree);
+    log::render(app, frame, areas.log);
+    render_status(app, frame, areas.status);
+    render_hints(app, frame, areas.hints);
+    match &app.overlay {
+        Some(Overlay::Help) => overlay::help(app, frame, area),
+        Some(Overlay::Picker(picker)) => overlay::picker(app, picker, frame, area),
+        Some(Overlay::Editor(editor)) => overlay::editor(app, editor, frame, area),
+        None => {}
+    }
+}
+
+fn render_title(app: &App, frame: &mut Frame, area: Rect) {
+    let left = format!(
+        " loadscope · {} · model {} ",
+        app.ws.db_name, app.ws.model_name
+    );
+    let strategies: Vec<String> = app
+        .strategies_in_use()
+        .into_iter()
+        .map(|(rel, s)| format!("{}: {s}", app.model().rel_display(rel)))
+        .collect();
+    let right = strategies.join("  ");
+    let room = (area.width as usize).saturating_sub(left.chars().count() + 1);
+    let right: String = if right.chars().count() > room {
+        let mut cut: String = right.chars().take(room.saturating_sub(1)).collect();
+        cut.push('…');
+        cut
+    } else {
+        right
+    };
+    let gap = (area.width as usize).saturating_sub(left.chars().count() + right.chars().count());
+    let line = Line::from(vec![
+        Span::styled(left, app.theme.title),
+        Span::raw(" ".repeat(gap)),
+        Span::styled(right, app.theme.info),
+    ]);
+    frame.render_widget(Paragraph::new(line), area);
+}
+
+fn render_status(app: &App, frame: &mut Frame, area: Rect) {
+    if let Some((text, kind)) = &app.status {
+        let style = match kind {
+            StatusKind::Info => app.theme.info,
+            StatusKind::Error => app.theme.error,
+        };
+        frame.render_widget(Paragraph::new(format!(" {text}")).style(style), area);
+    }
+}
+
+fn render_hints(app: &App, frame: &mut Frame, area: Rect) {
+    let context = match (&app.overlay, app.focus) {
+        (Some(Overlay::Picker(_)), _) => Context::Picker,
+        (_, Focus::Tree) => Context::Tree,
+        (_, Focus::Log) => Context::Log,
+    };
+    let mut spans = vec![Span::raw(" ")];
+    for hint in hints(context) {
+        let (key, rest) = hint.split_once(' ').unwrap_or((hint, ""));
+        spans.push(Span::styled(key.to_string(), app.theme.key));
+        spans.push(Span::styled(format!(" {rest}  "), app.theme.dim));
+    }
+    frame.render_widget(Paragraph::new(Line::from(spans)), area);
+}
+
+/// Cuts text to `width` characters, marking the cut.
+pub fn fit(text: &str, width: usize) -> String {
+    if text.chars().count() <= width {
+        text.to_string()
+    } else if width == 0 {
+        String::new()
+    } else {
+        let mut cut: String = text.chars().take(width - 1).collect();
+        cut.push('…');
+        cut
+    }
+}

@@ -1,0 +1,119 @@
+//! Pop-ups drawn over the panes: help, the strategy picker, and the
+//! dynamic-query editor.
+
+use super::fit;
+use crate::tui::app::{App, Editor, Picker};
+use crate::tui::keymap::{BINDINGS, Context};
+use ratatui::Frame;
+use ratatui::layout::{Constraint, Flex, Layout, Rect};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
+
+fn centered(area: Rect, width: u16, height: u16) -> Rect {
+    let [row] = Layout::vertical([Constraint::Length(height.min(area.height))])
+        .flex(Flex::Center)
+        .areas(area);
+    let [rect] = Layout::horizontal([Constraint::Length(width.min(area.width))])
+        .flex(Flex::Center)
+        .areas(row);
+    rect
+}
+
+fn frame_block<'a>(app: &App, title: &'a str) -> Block<'a> {
+    Block::default()
+        .borders(Borders::ALL)
+        .border_style(app.theme.border_focused)
+        .title(Span::styled(title, app.theme.title))
+}
+
+/// The help overlay, generated from the key table.
+pub fn help(app: &App, frame: &mut Frame, area: Rect) {
+    let mut lines = Vec::new();
+    for (context, heading) in [
+        (Context::Everywhere, "everywhere"),
+        (Context::Tree, "in the tree"),
+        (Context::Log, "in the SQL log (Tab)"),
+        (Context::Picker, "in the strategy picker"),
+    ] {
+        lines.push(Line::from(Span::styled(heading, app.theme.title)));
+        for b in BINDINGS.iter().filter(|b| b.context == context) {
+            lines.push(Line::from(vec![
+                Span::styled(format!("  {:<11}", b.label), app.theme.key),
+                Span::raw(b.description),
+            ]));
+        }
+    }
+    lines.push(Line::from(Span::styled(
+        "f in a dynamic filter: Enter applies, Esc cancels",
+        app.theme.dim,
+    )));
+    let height = lines.len() as u16 + 2;
+    let rect = centered(area, 84, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(app, " keys (q, Esc or ? closes) "))
+            .wrap(Wrap { trim: false }),
+        rect,
+    );
+}
+
+/// The strategy picker for one relationship.
+pub fn picker(app: &App, picker: &Picker, frame: &mut Frame, area: Rect) {
+    let rel = app.model().rel_display(picker.rel);
+    let title = format!(" how does {rel} load? ");
+    let width = 104u16.min(area.width.saturating_sub(2));
+    let inner_width = width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = picker
+        .choices
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            let name = if s.is_deprecated() {
+                format!("{s} (deprecated)")
+            } else {
+                s.to_string()
+            };
+            let text = format!(
+                "{} {:<24} {}",
+                if i == picker.selected { "▸" } else { " " },
+                name,
+                s.description()
+            );
+            let line = Line::from(fit(&text, inner_width));
+            if i == picker.selected {
+                line.style(app.theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(frame_block(app, &title)), rect);
+}
+
+/// The editor for a dynamic relationship's query.
+pub fn editor(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
+    let rel = app.model().rel_display(editor.rel);
+    let title = format!(" {rel}: filter / order by / limit (Enter applies, Esc cancels) ");
+    let rect = centered(area, 84, 9);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(app, &title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    let [text_area, message_area] =
+        Layout::vertical([Constraint::Length(3), Constraint::Min(1)]).areas(inner);
+    frame.render_widget(&editor.textarea, text_area);
+    let message = match &editor.error {
+        Some(error) => Line::from(Span::styled(format!("✗ {error}"), app.theme.error)),
+        None => Line::from(Span::styled(
+            "a SQL condition over the target's columns, e.g. filter: posts.title LIKE '%Post%'",
+            app.theme.dim,
+        )),
+    };
+    frame.render_widget(
+        Paragraph::new(message).wrap(Wrap { trim: true }),
+        message_area,
+    );
+}

@@ -1,0 +1,339 @@
+//! `update`: the one place that changes the explorer's state or runs SQL.
+//! Events become actions through the key table; errors become a red
+//! status line, never a crash.
+
+use super::action::Action;
+use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
+use super::keymap::{Context, Focus, action_for};
+use super::tree::TreeLine;
+use crate::loader::Strategy;
+use crate::model::Direction;
+use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
+use ratatui_textarea::TextArea;
+
+/// The action an event asks for in the current state.
+pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
+    match event {
+        Event::Key(key) if key.kind != KeyEventKind::Release => {
+            if key.code == KeyCode::Char('c') && key.modifiers.contains(KeyModifiers::CONTROL) {
+                return Some(Action::Quit);
+            }
+            match &app.overlay {
+                Some(Overlay::Editor(_)) => Some(match key.code {
+                    KeyCode::Esc => Action::Back,
+                    KeyCode::Enter => Action::Confirm,
+                    _ => Action::EditorKey(*key),
+                }),
+                Some(Overlay::Picker(_)) => action_for(key, Context::Picker),
+                Some(Overlay::Help) => Some(Action::Back).filter(|_| {
+                    matches!(
+                        key.code,
+                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter
+                    )
+                }),
+                None => action_for(
+                    key,
+                    match app.focus {
+                        Focus::Tree => Context::Tree,
+                        Focus::Log => Context::Log,
+                    },
+                ),
+            }
+        }
+        Event::Mouse(mouse) => match mouse.kind {
+            MouseEventKind::ScrollDown => Some(Action::Scroll {
+                column: mouse.column,
+                row: mouse.row,
+                down: true,
+            }),
+            MouseEventKind::ScrollUp => Some(Action::Scroll {
+                column: mouse.column,
+                row: mouse.row,
+                down: false,
+            }),
+            MouseEventKind::Down(_) => Some(Action::Click {
+                column: mouse.column,
+                row: mouse.row,
+            }),
+            _ => None,
+        },
+        Event::Resize(w, h) => Some(Action::Resize(*w, *h)),
+        _ => None,
+    }
+}
+
+/// Applies an action. Engine errors are shown in the status line.
+pub fn update(app: &mut App, action: Action) {
+    if !matches!(
+        action,
+        Action::Resize(..) | Action::EditorKey(_) | Action::Scroll { .. }
+    ) {
+        app.status = None;
+    }
+    if let Err(error) = apply(app, action) {
+        app.set_status(format!("{error:#}"), StatusKind::Error);
+    }
+}
+
+fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
+    if let Some(overlay) = app.overlay.take() {
+        return apply_overlay(app, overlay, action);
+    }
+    let page = app.tree_height() as isize;
+    match (action, app.focus) {
+        (Action::Quit, _) => app.should_quit = true,
+        (Action::Back, Focus::Log) => app.focus = Focus::Tree,
+        (Action::Back, Focus::Tree) => app.should_quit = true,
+        (Action::Help, _) => app.overlay = Some(Overlay::Help),
+        (Action::ToggleFocus, Focus::Tree) => {
+            app.focus = Focus::Log;
+            let n = app.ws.conn.log().statements.len();
+            if app.log_cursor.is_none() && n > 0 {
+                app.log_cursor = Some(n - 1);
+            }
+        }
+        (Action::ToggleFocus, Focus::Log) => app.focus = Focus::Tree,
+        (Action::Resize(w, h), _) => {
+            app.size = (w, h);
+            app.scroll_into_view();
+        }
+        (Action::Reset, _) => {
+            app.replay("reset: expire all, load what is open again")?;
+            app.set_status(
+                "session reset: everything expired and loaded again",
+                StatusKind::Info,
+            );
+        }
+        (Action::Up, Focus::Tree) => app.move_cursor(-1)?,
+        (Action::Down, Focus::Tree) => app.move_cursor(1)?,
+        (Action::PageUp, Focus::Tree) => app.move_cursor(-page)?,
+        (Action::PageDown, Focus::Tree) => app.move_cursor(page)?,
+        (Action::HalfPageUp, Focus::Tree) => app.move_cursor(-(page / 2).max(1))?,
+        (Action::HalfPageDown, Focus::Tree) => app.move_cursor((page / 2).max(1))?,
+        (Action::Top, Focus::Tree) => app.go_top()?,
+        (Action::Bottom, Focus::Tree) => app.go_bottom()?,
+        (Action::Expand, Focus::Tree) => {
+            app.expand_current()?;
+            app.scroll_into_view();
+        }
+        (Action::Collapse, Focus::Tree) => {
+            app.collapse_current();
+            app.scroll_into_view();
+        }
+        (Action::Strategy, Focus::Tree) => open_picker(app),
+        (Action::Filter, Focus::Tree) => open_editor(app),
+        (Action::Up, Focus::Log) => move_log(app, -1),
+        (Action::Down, Focus::Log) => move_log(app, 1),
+        (Action::PageUp | Action::HalfPageUp, Focus::Log) => move_log(app, -page),
+        (Action::PageDown | Action::HalfPageDown, Focus::Log) => move_log(app, page),
+        (Action::Top, Focus::Log) => app.log_cursor = Some(0).filter(|_| log_len(app) > 0),
+        (Action::Bottom, Focus::Log) => app.log_cursor = log_len(app).checked_sub(1),
+        (Action::Explain, Focus::Log) => explain(app)?,
+        (Action::Copy, Focus::Log) => {
+            if let Some(i) = app.log_cursor {
+                let sql = app.ws.conn.log().statements[i].sql.to_string();
+                app.pending_copy = Some(sql);
+                app.set_status(
+                    "statement copied to the clipboard (OSC 52)",
+                    StatusKind::Info,
+                );
+            }
+        }
+        (Action::Scroll { column, row, down }, _) => scroll_at(app, column, row, down)?,
+        (Action::Click { column, row }, _) => click_at(app, column, row),
+        _ => {}
+    }
+    Ok(())
+}
+
+fn log_len(app: &App) -> usize {
+    app.ws.conn.log().statements.len()
+}
+
+fn move_log(app: &mut App, delta: isize) {
+    let n = log_len(app);
+    if n == 0 {
+        return;
+    }
+    let current = app.log_cursor.unwrap_or(n - 1) as isize;
+    app.log_cursor = Some((current + delta).clamp(0, n as isize - 1) as usize);
+    app.explain = None;
+}
+
+fn explain(app: &mut App) -> anyhow::Result<()> {
+    let Some(i) = app.log_cursor else {
+        return Ok(());
+    };
+    let (sql, params, seq) = {
+        let log = app.ws.conn.log();
+        let s = &log.statements[i];
+        (s.sql.to_string(), s.params.clone(), s.seq)
+    };
+    let plan = app.ws.conn.explain(&sql, &params)?;
+    app.explain = Some((seq, plan));
+    Ok(())
+}
+
+fn open_picker(app: &mut App) {
+    let Some((parent, rel, _)) = app.current_relationship() else {
+        app.set_status(
+            "move to a relationship (such as posts) to choose how it loads",
+            StatusKind::Info,
+        );
+        return;
+    };
+    let many_to_one = app.model().rel(rel).direction == Direction::ManyToOne;
+    let choices: Vec<Strategy> = Strategy::ALL
+        .into_iter()
+        .filter(|s| !(many_to_one && matches!(s, Strategy::Dynamic | Strategy::WriteOnly)))
+        .collect();
+    let current = app.session.strategy_for(parent, rel);
+    let current = app.overrides.get(&rel).copied().unwrap_or(current);
+    let selected = choices.iter().position(|s| *s == current).unwrap_or(0);
+    app.overlay = Some(Overlay::Picker(Picker {
+        rel,
+        choices,
+        selected,
+    }));
+}
+
+fn open_editor(app: &mut App) {
+    let Some((parent, rel, path)) = app.current_relationship() else {
+        app.set_status(
+            "move to a dynamic relationship to filter its query",
+            StatusKind::Info,
+        );
+        return;
+    };
+    if app.session.strategy_for(parent, rel) != Strategy::Dynamic {
+        app.set_status(
+            format!(
+                "{} is not dynamic: only a dynamic relationship is a query you can filter (s: choose dynamic)",
+                app.model().rel_display(rel)
+            ),
+            StatusKind::Info,
+        );
+        return;
+    }
+    let q = app.dynamic_queries.get(&path).cloned().unwrap_or_default();
+    let lines = vec![
+        format!("filter: {}", q.filter.unwrap_or_default()),
+        format!("order by: {}", q.order_by.unwrap_or_default()),
+        format!(
+            "limit: {}",
+            q.limit.map(|l| l.to_string()).unwrap_or_default()
+        ),
+    ];
+    let mut textarea = TextArea::new(lines);
+    textarea.move_cursor(ratatui_textarea::CursorMove::Top);
+    textarea.move_cursor(ratatui_textarea::CursorMove::End);
+    app.overlay = Some(Overlay::Editor(Box::new(Editor {
+        path,
+        parent,
+        rel,
+        textarea,
+        error: None,
+    })));
+}
+
+fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Result<()> {
+    match overlay {
+        Overlay::Help => match action {
+            Action::Back | Action::Help => {}
+            Action::Quit => app.should_quit = true,
+            _ => app.overlay = Some(Overlay::Help),
+        },
+        Overlay::Picker(mut picker) => match action {
+            Action::Up => {
+                picker.selected = picker.selected.saturating_sub(1);
+                app.overlay = Some(Overlay::Picker(picker));
+            }
+            Action::Down => {
+                picker.selected = (picker.selected + 1).min(picker.choices.len() - 1);
+                app.overlay = Some(Overlay::Picker(picker));
+            }
+            Action::Top => {
+                picker.selected = 0;
+                app.overlay = Some(Overlay::Picker(picker));
+            }
+            Action::Bottom => {
+                picker.selected = picker.choices.len() - 1;
+                app.overlay = Some(Overlay::Picker(picker));
+            }
+            Action::Confirm | Action::Expand => {
+                app.choose_strategy(picker.rel, picker.choices[picker.selected])?;
+            }
+            Action::Quit => app.should_quit = true,
+            Action::Back => {}
+            _ => app.overlay = Some(Overlay::Picker(picker)),
+        },
+        Overlay::Editor(mut editor) => match action {
+            Action::EditorKey(key) => {
+                editor.textarea.input(key);
+                editor.error = None;
+                app.overlay = Some(Overlay::Editor(editor));
+            }
+            Action::Confirm => match parse_dynamic(&editor.textarea.lines().join("\n")) {
+                Ok(query) => {
+                    let (path, parent, rel) = (editor.path.clone(), editor.parent, editor.rel);
+                    app.apply_dynamic(path.clone(), parent, rel, query.clone())?;
+                    if let Some(super::app::RelOutcome::Failed(message)) = app.outcomes.get(&path) {
+                        // The query ran and failed: keep the editor open.
+                        editor.error = Some(message.clone());
+                        app.overlay = Some(Overlay::Editor(editor));
+                    } else {
+                        app.set_status(describe_dynamic(&query), StatusKind::Info);
+                    }
+                }
+                Err(message) => {
+                    editor.error = Some(message);
+                    app.overlay = Some(Overlay::Editor(editor));
+                }
+            },
+            Action::Quit => app.should_quit = true,
+            Action::Back => {}
+            _ => app.overlay = Some(Overlay::Editor(editor)),
+        },
+    }
+    Ok(())
+}
+
+fn scroll_at(app: &mut App, column: u16, row: u16, down: bool) -> anyhow::Result<()> {
+    let Some(layout) = super::ui::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1))
+    else {
+        return Ok(());
+    };
+    let delta = if down { 3 } else { -3 };
+    if layout.log.contains((column, row).into()) {
+        app.focus = Focus::Log;
+        move_log(app, delta);
+    } else {
+        app.move_cursor(delta)?;
+    }
+    Ok(())
+}
+
+fn click_at(app: &mut App, column: u16, row: u16) {
+    let Some(layout) = super::ui::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1))
+    else {
+        return;
+    };
+    if layout.log.contains((column, row).into()) {
+        app.focus = Focus::Log;
+    } else if layout.tree.contains((column, row).into()) {
+        app.focus = Focus::Tree;
+        // Two lines of header (the border and the range line).
+        let first = layout.tree.y + 2;
+        if row >= first {
+            let index = app.offset + (row - first) as usize;
+            if index < app.lines.len() {
+                app.cursor = index;
+            }
+        }
+    }
+}
+
+/// Whether the line under the cursor can be expanded further.
+pub fn expandable(line: &TreeLine) -> bool {
+    !matches!(line, TreeLine::Note { .. })
+}
