@@ -735,3 +735,241 @@ fn every_pair_of_strategies_builds_the_same_graph_on_other_paths() {
         }
     }
 }
+
+/// Runs `expand` with loader options (`path=strategy`) and returns the
+/// statements as (sql, params).
+fn statements(
+    model: &Model,
+    conn: &TracedConnection,
+    root: &str,
+    limit: Option<i64>,
+    options: &[(&str, Strategy)],
+) -> (Outcome, Vec<(String, Vec<Value>)>) {
+    let mut n = nav(
+        model,
+        root,
+        limit,
+        &options.iter().map(|(p, _)| *p).collect::<Vec<_>>(),
+    );
+    n.strategies = options.iter().map(|(p, s)| (p.to_string(), *s)).collect();
+    let outcome = run(model, conn, &n);
+    let list = outcome
+        .log
+        .statements
+        .iter()
+        .map(|s| (s.sql.to_string(), s.params.clone()))
+        .collect();
+    (outcome, list)
+}
+
+fn ints(values: &[i64]) -> Vec<Value> {
+    values.iter().copied().map(Value::Integer).collect()
+}
+
+// The SQL below was recorded from SQLAlchemy 2.1.9 with
+// scripts/sqlalchemy_oracle.py's mapping and loader options.
+
+#[test]
+fn lazy_load_with_a_joined_load_below_labels_nothing() {
+    // lazyload(User.posts).joinedload(Post.comments)
+    let (conn, model) = sample();
+    let (outcome, sql) = statements(
+        &model,
+        &conn,
+        "User",
+        Some(5),
+        &[
+            ("posts", Strategy::Select),
+            ("posts.comments", Strategy::Joined),
+        ],
+    );
+    assert_eq!(sql.len(), 6);
+    assert_eq!(
+        sql[1],
+        (
+            "SELECT posts.id, posts.title, posts.body, posts.user_id, posts.created_at, \
+             comments_1.id, comments_1.post_id, comments_1.user_id, comments_1.body \
+             FROM posts LEFT OUTER JOIN comments AS comments_1 ON posts.id = comments_1.post_id \
+             WHERE ? = posts.user_id ORDER BY posts.id, comments_1.id"
+                .to_string(),
+            ints(&[1])
+        )
+    );
+    let reference = run(
+        &model,
+        &conn,
+        &nav(&model, "User", Some(5), &["posts", "posts.comments"]),
+    );
+    assert_same_graph(&reference.graph, &outcome.graph, "select/joined");
+}
+
+#[test]
+fn lazy_load_of_an_empty_collection_with_a_joined_load_below() {
+    // User 3 has no posts: the lazy load returns no row at all, and the
+    // joined load below it has nothing to fire on (this used to panic).
+    let (conn, model) = sample();
+    for outer in [Strategy::Select, Strategy::Immediate, Strategy::Dynamic] {
+        let (outcome, _) = statements(
+            &model,
+            &conn,
+            "User",
+            Some(5),
+            &[("posts", outer), ("posts.comments", Strategy::Joined)],
+        );
+        let empty = outcome
+            .graph
+            .iter()
+            .find(|n| n.pk == Key::Int(3))
+            .expect("user 3");
+        assert_eq!(
+            empty.relations,
+            vec![("posts".to_string(), GraphRelated::Many(Vec::new()))]
+        );
+    }
+}
+
+#[test]
+fn many_to_many_lazy_load_with_a_joined_load_below() {
+    // lazyload(Tag.posts).joinedload(Post.comments): the link table comes
+    // first in FROM, the joins attach to posts.
+    let (conn, model) = sample();
+    let (outcome, sql) = statements(
+        &model,
+        &conn,
+        "Tag",
+        None,
+        &[
+            ("posts", Strategy::Select),
+            ("posts.comments", Strategy::Joined),
+        ],
+    );
+    assert_eq!(sql.len(), 11);
+    assert_eq!(
+        sql[1],
+        (
+            "SELECT posts.id, posts.title, posts.body, posts.user_id, posts.created_at, \
+             comments_1.id, comments_1.post_id, comments_1.user_id, comments_1.body \
+             FROM post_tags, posts LEFT OUTER JOIN comments AS comments_1 ON posts.id = comments_1.post_id \
+             WHERE ? = post_tags.tag_id AND posts.id = post_tags.post_id ORDER BY posts.id, comments_1.id"
+                .to_string(),
+            ints(&[1])
+        )
+    );
+    let reference = run(
+        &model,
+        &conn,
+        &nav(&model, "Tag", None, &["posts", "posts.comments"]),
+    );
+    assert_same_graph(&reference.graph, &outcome.graph, "Tag select/joined");
+}
+
+#[test]
+fn subquery_below_a_lazy_many_to_many_restates_its_from() {
+    // lazyload(Tag.posts).subqueryload(Post.comments): the re-stated lazy
+    // load keeps its `posts, post_tags` FROM (it used to lose post_tags
+    // and fail with "no such column").
+    let (conn, model) = sample();
+    let (outcome, sql) = statements(
+        &model,
+        &conn,
+        "Tag",
+        None,
+        &[
+            ("posts", Strategy::Select),
+            ("posts.comments", Strategy::Subquery),
+        ],
+    );
+    assert_eq!(sql.len(), 21);
+    assert_eq!(
+        sql[2],
+        (
+            "SELECT comments.id AS comments_id, comments.post_id AS comments_post_id, \
+             comments.user_id AS comments_user_id, comments.body AS comments_body, \
+             anon_1.posts_id AS anon_1_posts_id \
+             FROM (SELECT posts.id AS posts_id FROM posts, post_tags \
+             WHERE ? = post_tags.tag_id AND posts.id = post_tags.post_id) AS anon_1 \
+             JOIN comments ON anon_1.posts_id = comments.post_id ORDER BY comments.id"
+                .to_string(),
+            ints(&[1])
+        )
+    );
+    let reference = run(
+        &model,
+        &conn,
+        &nav(&model, "Tag", None, &["posts", "posts.comments"]),
+    );
+    assert_same_graph(&reference.graph, &outcome.graph, "Tag select/subquery");
+}
+
+#[test]
+fn subquery_parent_key_comes_before_joined_columns() {
+    // subqueryload(User.posts).joinedload(Post.comments)
+    let (conn, model) = sample();
+    let (_, sql) = statements(
+        &model,
+        &conn,
+        "User",
+        Some(5),
+        &[
+            ("posts", Strategy::Subquery),
+            ("posts.comments", Strategy::Joined),
+        ],
+    );
+    assert_eq!(sql.len(), 2);
+    assert_eq!(
+        sql[1],
+        (
+            "SELECT posts.id AS posts_id, posts.title AS posts_title, posts.body AS posts_body, \
+             posts.user_id AS posts_user_id, posts.created_at AS posts_created_at, \
+             anon_1.users_id AS anon_1_users_id, comments_1.id AS comments_1_id, \
+             comments_1.post_id AS comments_1_post_id, comments_1.user_id AS comments_1_user_id, \
+             comments_1.body AS comments_1_body \
+             FROM (SELECT users.id AS users_id FROM users ORDER BY users.id LIMIT ? OFFSET ?) AS anon_1 \
+             JOIN posts ON anon_1.users_id = posts.user_id \
+             LEFT OUTER JOIN comments AS comments_1 ON posts.id = comments_1.post_id \
+             ORDER BY posts.id, comments_1.id"
+                .to_string(),
+            ints(&[5, 0])
+        )
+    );
+}
+
+#[test]
+fn collection_joined_below_a_many_to_one_is_not_repeated() {
+    // joinedload(User.manager).joinedload(User.posts): John manages both
+    // Alice and Erin, so his posts come back in two runs of rows; his
+    // collection holds each post once.
+    let (conn, model) = sample();
+    let (outcome, sql) = statements(
+        &model,
+        &conn,
+        "User",
+        Some(9),
+        &[
+            ("manager", Strategy::Joined),
+            ("manager.posts", Strategy::Joined),
+        ],
+    );
+    assert_eq!(sql.len(), 1);
+    assert_eq!(
+        sql[0].0,
+        "SELECT anon_1.id, anon_1.name, anon_1.email, anon_1.manager_id, posts_1.id AS id_1, \
+         posts_1.title, posts_1.body, posts_1.user_id, posts_1.created_at, users_1.id AS id_2, \
+         users_1.name AS name_1, users_1.email AS email_1, users_1.manager_id AS manager_id_1 \
+         FROM (SELECT users.id AS id, users.name AS name, users.email AS email, \
+         users.manager_id AS manager_id FROM users ORDER BY users.id LIMIT ? OFFSET ?) AS anon_1 \
+         LEFT OUTER JOIN users AS users_1 ON users_1.id = anon_1.manager_id \
+         LEFT OUTER JOIN posts AS posts_1 ON users_1.id = posts_1.user_id \
+         ORDER BY anon_1.id, posts_1.id"
+    );
+    let json: Vec<serde_json::Value> = outcome.graph.iter().map(GraphNode::to_json).collect();
+    let john_posts = serde_json::json!([
+        {"entity": "Post", "pk": 1, "label": "First Post"},
+        {"entity": "Post", "pk": 2, "label": "Second Post"}
+    ]);
+    for managed in [2, 6] {
+        let user = &json[managed - 1];
+        assert_eq!(user["manager"]["pk"], 1, "{user}");
+        assert_eq!(user["manager"]["posts"], john_posts, "{user}");
+    }
+}

@@ -123,6 +123,12 @@ pub fn format_duration(d: Duration) -> String {
     }
 }
 
+/// [`format_duration`] right-aligned in 8 columns, so that the text
+/// around it does not move as timings change.
+pub fn format_duration_fixed(d: Duration) -> String {
+    format!("{:>8}", format_duration(d))
+}
+
 /// `1,000,000`
 pub fn thousands(n: u64) -> String {
     let digits = n.to_string();

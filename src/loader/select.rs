@@ -91,6 +91,13 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
         link.as_deref().map(|l| (l, l)),
     );
     spec.joined = session.joined_tree(node, node);
+    if let Some(link) = &link
+        && !spec.joined.is_empty()
+    {
+        // The joins attach to the target, which SQLAlchemy then lists
+        // last: `FROM post_tags, posts LEFT OUTER JOIN comments ...`.
+        spec.from = format!("{link}, {table}");
+    }
     spec
 }
 

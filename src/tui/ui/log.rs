@@ -2,7 +2,7 @@
 //! per-loader summary below it, or the selected statement in full.
 
 use super::fit;
-use crate::analysis::{self, Repeat, format_duration, thousands};
+use crate::analysis::{self, Repeat, format_duration_fixed, thousands};
 use crate::db::value::value_to_text;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
@@ -29,7 +29,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         thousands(current.len() as u64),
         if current.len() == 1 { "" } else { "s" },
         thousands(rows as u64),
-        format_duration(time)
+        format_duration_fixed(time)
     );
     let block = Block::default()
         .borders(Borders::ALL)
@@ -103,7 +103,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             "#{} {loader}  {} rows  {}",
             s.seq,
             s.rows,
-            format_duration(s.duration)
+            format_duration_fixed(s.duration)
         );
         let step = log
             .step_of(s)

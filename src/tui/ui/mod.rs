@@ -38,7 +38,7 @@ pub fn layout(area: Rect) -> Option<Areas> {
     ])
     .split(area);
     let panes = if area.width >= SIDE_BY_SIDE {
-        Layout::horizontal([Constraint::Percentage(45), Constraint::Percentage(55)]).split(rows[1])
+        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).split(rows[1])
     } else {
         Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(rows[1])
     };

@@ -48,7 +48,7 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
         app.theme.dim,
     )));
     let height = lines.len() as u16 + 2;
-    let rect = centered(area, 84, height);
+    let rect = centered(area, 110.min(area.width.saturating_sub(2)), height);
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)

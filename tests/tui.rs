@@ -1,0 +1,379 @@
+//! The explorer, tested as text: keys go through the key table and
+//! `update`, screens are drawn into ratatui's `TestBackend` and compared
+//! with insta snapshots (timings masked), at 120×40 and 80×24.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use loadscope::cli::workspace::{self, Workspace};
+use loadscope::loader::Strategy;
+use loadscope::tui::action::Action;
+use loadscope::tui::app::App;
+use loadscope::tui::keymap::{BINDINGS, Focus};
+use loadscope::tui::theme::Theme;
+use loadscope::tui::tree::TreeLine;
+use loadscope::tui::ui::render;
+use loadscope::tui::update::{action_for_event, update};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+
+fn sample() -> Workspace {
+    workspace::open(None, None, false).expect("the sample opens")
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    key_with(app, code, KeyModifiers::NONE);
+}
+
+fn key_with(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
+    let event = Event::Key(KeyEvent::new(code, modifiers));
+    if let Some(action) = action_for_event(app, &event) {
+        update(app, action);
+    }
+}
+
+fn keys(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+}
+
+fn screen(app: &App) -> String {
+    let (w, h) = app.size;
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).unwrap();
+    terminal.draw(|f| render(app, f)).unwrap();
+    let buffer = terminal.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buffer[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Timings change from run to run; everything else on screen must not.
+fn snapshot(name: &str, app: &App) {
+    let mut settings = insta::Settings::clone_current();
+    settings.add_filter(r" *\d+(\.\d+)? (µs|ms|s)\b", " [t]");
+    settings.bind(|| insta::assert_snapshot!(name, screen(app)));
+}
+
+/// John's posts: expand John, move to `posts`, expand it.
+fn open_johns_posts(app: &mut App) {
+    key(app, KeyCode::Enter);
+    key(app, KeyCode::Down);
+    key(app, KeyCode::Enter);
+}
+
+fn statements(ws: &Workspace) -> usize {
+    ws.conn.log().statements.len()
+}
+
+#[test]
+fn first_screen_shows_users_and_the_root_query() {
+    let ws = sample();
+    for (w, h) in [(120, 40), (80, 24)] {
+        let app = App::new(&ws, (w, h), Theme::mono()).unwrap();
+        let text = screen(&app);
+        assert!(text.contains("1  John"), "{text}");
+        assert!(text.contains("Users 1-"), "{text}");
+        assert!(text.contains("of 50"), "{text}");
+        snapshot(&format!("first_screen_{w}x{h}"), &app);
+    }
+}
+
+#[test]
+fn expanding_johns_posts_under_select_adds_one_statement() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    let before = statements(&ws);
+    open_johns_posts(&mut app);
+    assert_eq!(statements(&ws), before + 1);
+    let log = ws.conn.log();
+    let last = log.statements.last().unwrap();
+    assert_eq!(&*last.origin.loader, "User.posts");
+    assert_eq!(last.origin.strategy, Some(Strategy::Select));
+    assert!(last.sql.contains("WHERE ? = posts.user_id"));
+    assert_eq!(log.step_of(last), Some("expand posts of User 1 John"));
+    drop(log);
+    let text = screen(&app);
+    assert!(text.contains("posts (2)"), "{text}");
+    assert!(
+        text.contains("First Post") && text.contains("Second Post"),
+        "{text}"
+    );
+    snapshot("johns_posts_select_120x40", &app);
+    app.size = (80, 24);
+    snapshot("johns_posts_select_80x24", &app);
+}
+
+#[test]
+fn switching_to_selectin_replays_with_two_statements() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    let expanded_before = app.expanded.clone();
+    let cursor_before = app.cursor;
+    // The picker lists strategies in Strategy::ALL order; selectin is 6th.
+    key(&mut app, KeyCode::Char('s'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(
+        app.overrides.values().copied().collect::<Vec<_>>(),
+        vec![Strategy::Selectin]
+    );
+    // A fresh session: the new section holds the root fetch and one IN query.
+    let log = ws.conn.log();
+    let section: Vec<_> = log
+        .statements
+        .iter()
+        .filter(|s| s.section == log.section)
+        .collect();
+    assert_eq!(section.len(), 2, "{section:#?}");
+    assert!(section[1].sql.contains("WHERE posts.user_id IN ("));
+    drop(log);
+    assert_eq!(app.expanded, expanded_before, "the same nodes stay open");
+    assert_eq!(app.cursor, cursor_before, "the cursor stays");
+    let (status, _) = app.status.clone().unwrap();
+    assert_eq!(
+        status,
+        "User.posts: select 1 statement → selectin 1 statement"
+    );
+    let text = screen(&app);
+    assert!(text.contains("User.posts: selectin"), "{text}");
+    assert!(text.contains("First Post"), "{text}");
+    snapshot("johns_posts_selectin_120x40", &app);
+    app.size = (80, 24);
+    snapshot("johns_posts_selectin_80x24", &app);
+}
+
+#[test]
+fn raise_shows_the_error_on_the_node() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Raise)
+        .unwrap();
+    let before = statements(&ws);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(statements(&ws), before, "raise runs no SQL");
+    let text = screen(&app);
+    assert!(
+        text.contains("'User.posts' is not available due to lazy='raise'"),
+        "{text}"
+    );
+    snapshot("raise_error_120x40", &app);
+}
+
+#[test]
+fn picker_and_help_and_editor_overlays() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('s'));
+    let text = screen(&app);
+    assert!(text.contains("how does User.posts load?"), "{text}");
+    assert!(text.contains("noload (deprecated)"), "{text}");
+    snapshot("strategy_picker_120x40", &app);
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+
+    key(&mut app, KeyCode::Char('?'));
+    let text = screen(&app);
+    for binding in BINDINGS {
+        assert!(
+            text.contains(binding.description),
+            "help lacks {}",
+            binding.description
+        );
+    }
+    snapshot("help_120x40", &app);
+    key(&mut app, KeyCode::Esc);
+
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Dynamic)
+        .unwrap();
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "posts.title LIKE '%Second%'");
+    let text = screen(&app);
+    assert!(
+        text.contains("filter: posts.title LIKE '%Second%'"),
+        "{text}"
+    );
+    snapshot("dynamic_editor_120x40", &app);
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none(), "{:?}", app.status);
+    let log = ws.conn.log();
+    let last = log.statements.last().unwrap();
+    assert!(
+        last.sql.contains("AND posts.title LIKE '%Second%'"),
+        "{}",
+        last.sql
+    );
+    assert_eq!(last.rows, 1);
+    drop(log);
+    assert!(screen(&app).contains("Second Post"));
+}
+
+#[test]
+fn a_bad_filter_stays_in_the_editor_with_its_error() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Dynamic)
+        .unwrap();
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "1; DROP TABLE users");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_some(), "the editor stays open");
+    assert!(screen(&app).contains("not several statements"));
+    // A condition SQLite rejects is reported too, never a crash.
+    key(&mut app, KeyCode::Esc);
+    key(&mut app, KeyCode::Char('f'));
+    keys(&mut app, "");
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Backspace);
+    }
+    keys(&mut app, "filter: no_such_column = 1");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("no such column"), "{}", screen(&app));
+}
+
+#[test]
+fn too_small_terminal_gets_a_message() {
+    let ws = sample();
+    let app = App::new(&ws, (50, 12), Theme::mono()).unwrap();
+    let text = screen(&app);
+    assert!(text.contains("terminal too small (needs 60×15"), "{text}");
+    snapshot("too_small_50x12", &app);
+}
+
+#[test]
+fn navigation_keys_move_expand_and_collapse() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    assert_eq!(app.cursor, 0);
+    keys(&mut app, "jj");
+    assert_eq!(app.cursor, 2);
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.cursor, 1);
+    key(&mut app, KeyCode::Char('g'));
+    assert_eq!(app.cursor, 0);
+    key(&mut app, KeyCode::Char('G'));
+    assert!(matches!(
+        app.current(),
+        Some(TreeLine::Object { depth: 0, .. })
+    ));
+    assert_eq!(app.visible_root_range().1, 50, "G shows the last user");
+    key(&mut app, KeyCode::Home);
+    key(&mut app, KeyCode::Right);
+    assert!(
+        matches!(app.lines[1], TreeLine::Relation { .. }),
+        "John shows his relationships"
+    );
+    let lines = app.lines.len();
+    key(&mut app, KeyCode::Left);
+    assert_eq!(
+        app.lines.len(),
+        lines - 3,
+        "posts, manager, reports go away"
+    );
+    key_with(&mut app, KeyCode::Char('d'), KeyModifiers::CONTROL);
+    assert!(app.cursor > 5);
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.focus, Focus::Log);
+    assert_eq!(app.log_cursor, Some(statements(&ws) - 1));
+    key(&mut app, KeyCode::Char('e'));
+    assert!(
+        app.explain
+            .as_ref()
+            .is_some_and(|(_, plan)| !plan.is_empty())
+    );
+    key(&mut app, KeyCode::Char('y'));
+    assert!(
+        app.pending_copy
+            .as_ref()
+            .is_some_and(|sql| sql.starts_with("SELECT"))
+    );
+    key(&mut app, KeyCode::Esc);
+    assert_eq!(app.focus, Focus::Tree);
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn ctrl_c_quits_from_anywhere() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Char('?'));
+    key_with(&mut app, KeyCode::Char('c'), KeyModifiers::CONTROL);
+    assert!(app.should_quit);
+}
+
+#[test]
+fn reset_and_replay_keep_the_open_nodes() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter); // First Post
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter); // First Post's comments
+    let lines = app.lines.clone();
+    let section = ws.conn.log().section;
+    key(&mut app, KeyCode::Char('r'));
+    assert_eq!(ws.conn.log().section, section + 1, "a new log section");
+    assert_eq!(app.lines.len(), lines.len());
+    let log = ws.conn.log();
+    let loaders: Vec<&str> = log
+        .statements
+        .iter()
+        .filter(|s| s.section == log.section)
+        .map(|s| &*s.origin.loader)
+        .collect();
+    assert_eq!(loaders, vec!["User", "User.posts", "Post.comments"]);
+}
+
+#[test]
+fn mouse_wheel_scrolls_and_click_selects() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    update(
+        &mut app,
+        Action::Scroll {
+            column: 10,
+            row: 10,
+            down: true,
+        },
+    );
+    assert_eq!(app.cursor, 3);
+    update(&mut app, Action::Click { column: 10, row: 7 });
+    assert_eq!(app.cursor, 4, "row 7 is the fifth line of the tree");
+    update(
+        &mut app,
+        Action::Click {
+            column: 100,
+            row: 10,
+        },
+    );
+    assert_eq!(app.focus, Focus::Log);
+}
+
+#[test]
+fn no_color_gives_the_monochrome_theme() {
+    assert_eq!(Theme::from_env(Some("1")), Theme::mono());
+    assert_eq!(Theme::from_env(Some("")), Theme::color());
+    assert_eq!(Theme::from_env(None), Theme::color());
+    let mono = Theme::mono();
+    for style in [mono.selected, mono.title, mono.error, mono.border_focused] {
+        assert!(
+            style.fg.is_none() && style.bg.is_none(),
+            "mono shows focus without colour"
+        );
+    }
+}
