@@ -424,9 +424,15 @@ impl Resolver<'_> {
                         fk.value
                     ))
                     .with_help(format!(
-                        "foreign keys declared by {}: {}",
+                        "foreign keys declared by {}: {}{}",
                         table.name,
-                        if declared.is_empty() { "(none)".to_string() } else { declared.join(", ") }
+                        if declared.is_empty() { "(none)".to_string() } else { declared.join(", ") },
+                        table
+                            .foreign_keys
+                            .iter()
+                            .find(|k| k.to_table.eq_ignore_ascii_case(other))
+                            .map(|k| format!("; did you mean `{}.{}`?", table.name, k.from))
+                            .unwrap_or_default()
                     )));
             }
         }
@@ -448,17 +454,30 @@ impl Resolver<'_> {
                     .iter()
                     .map(|(t, k, d)| format!("{}.{} ({})", t.name, k.from, d.name()))
                     .collect();
-                let what = if parent_table.name == target_table.name && spec.foreign_key.is_some() {
+                let self_referential = parent_table.name == target_table.name;
+                let what = if self_referential {
                     format!("{display} is self-referential, so its direction cannot be inferred")
                 } else {
                     format!("{display} could use more than one foreign key")
                 };
+                let mut help = format!("candidates: {}", names.join(", "));
+                let columns: std::collections::HashSet<(&str, &str)> = many
+                    .iter()
+                    .map(|(t, k, _)| (t.name.as_str(), k.from.as_str()))
+                    .collect();
+                if spec.foreign_key.is_none() && columns.len() > 1 {
+                    help.push_str("; set `foreign_key` to one of them");
+                }
+                if self_referential {
+                    help.push_str(&format!(
+                        "; set `direction = \"many_to_one\"` (one {0}, like a manager) \
+                         or `direction = \"one_to_many\"` (a collection of {0}, like reports)",
+                        target.name
+                    ));
+                }
                 return Err(self
                     .error(fk_span.or(spec.name.span.as_ref()), what)
-                    .with_help(format!(
-                        "candidates: {}; set `foreign_key` and, for a self-referential relationship, `direction = \"one_to_many\"` or `\"many_to_one\"`",
-                        names.join(", ")
-                    )));
+                    .with_help(help));
             }
         };
         let (referenced_table, referenced_entity, fk_entity) = match direction {
