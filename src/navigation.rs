@@ -132,8 +132,8 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
     let mut session = Session::new(model, conn, plan);
     let entity = model.entity(nav.root);
     conn.begin_step(match nav.limit {
-        Some(k) => format!("load the first {k} {}", entity.name),
-        None => format!("load every {}", entity.name),
+        Some(k) => format!("load {} rows (limit {k})", entity.name),
+        None => format!("load every {} row", entity.name),
     });
     let roots = session.load_root(&RootQuery {
         limit: nav.limit,

@@ -973,3 +973,37 @@ fn collection_joined_below_a_many_to_one_is_not_repeated() {
         assert_eq!(user["manager"]["posts"], john_posts, "{user}");
     }
 }
+
+#[test]
+fn three_levels_under_every_combination_build_the_same_graph() {
+    // posts (one-to-many), comments (one-to-many), author (many-to-one
+    // back to a user who may already be in the identity map).
+    let (conn, model) = sample();
+    let paths = ["posts", "posts.comments", "posts.comments.author"];
+    let base = nav(&model, "User", Some(4), &paths);
+    let reference = run(&model, &conn, &base.with_strategy(Strategy::Select));
+    assert!(count_children(&reference.graph) > 20);
+    let last: Vec<Strategy> = SAME_GRAPH
+        .into_iter()
+        .filter(|s| *s != Strategy::Dynamic)
+        .collect();
+    for a in SAME_GRAPH {
+        for b in SAME_GRAPH {
+            for c in &last {
+                let mut n = base.clone();
+                n.strategies = vec![
+                    (paths[0].to_string(), a),
+                    (paths[1].to_string(), b),
+                    (paths[2].to_string(), *c),
+                ];
+                let outcome = run(&model, &conn, &n);
+                assert!(
+                    outcome.errors.is_empty(),
+                    "{a}/{b}/{c}: {:?}",
+                    outcome.errors
+                );
+                assert_same_graph(&reference.graph, &outcome.graph, &format!("{a}/{b}/{c}"));
+            }
+        }
+    }
+}

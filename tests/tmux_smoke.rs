@@ -38,7 +38,10 @@ impl Tmux {
             if screen.contains(text) {
                 return screen;
             }
-            assert!(start.elapsed() < Duration::from_secs(5), "waited for {text:?}; screen:\n{screen}");
+            assert!(
+                start.elapsed() < Duration::from_secs(5),
+                "waited for {text:?}; screen:\n{screen}"
+            );
             sleep(Duration::from_millis(50));
         }
     }
@@ -46,7 +49,9 @@ impl Tmux {
 
 impl Drop for Tmux {
     fn drop(&mut self) {
-        let _ = Command::new("tmux").args(["-L", &self.socket, "kill-server"]).output();
+        let _ = Command::new("tmux")
+            .args(["-L", &self.socket, "kill-server"])
+            .output();
     }
 }
 
@@ -102,6 +107,16 @@ fn the_real_binary_in_tmux() {
     // Quit: exit code 0 and the terminal restored.
     tmux.keys(&["q"]);
     tmux.wait_for("EXITED:0");
-    let state = tmux.run(&["display-message", "-p", "-t", "smoke", "#{alternate_on} #{mouse_any_flag}"]);
-    assert_eq!(state.trim(), "0 0", "alternate screen and mouse capture are off again");
+    let state = tmux.run(&[
+        "display-message",
+        "-p",
+        "-t",
+        "smoke",
+        "#{alternate_on} #{mouse_any_flag}",
+    ]);
+    assert_eq!(
+        state.trim(),
+        "0 0",
+        "alternate screen and mouse capture are off again"
+    );
 }

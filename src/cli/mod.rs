@@ -46,6 +46,9 @@ pub struct OpenArgs {
     /// Load a .py model even where it misuses SQLAlchemy (as warnings)
     #[arg(long)]
     pub lenient: bool,
+    /// Measure the explorer headless (first frame, G, keypress, memory)
+    #[arg(long, hide = true)]
+    pub bench_startup: bool,
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,7 +78,12 @@ pub struct NavArgs {
     #[arg(long, value_name = "ENTITY")]
     pub root: Option<String>,
     /// Load only the first K roots (LIMIT ? OFFSET ?); default: all
-    #[arg(long, value_name = "K")]
+    #[arg(
+        long,
+        value_name = "K",
+        allow_negative_numbers = true,
+        value_parser = clap::value_parser!(i64).range(0..)
+    )]
     pub limit: Option<i64>,
     /// Relationship paths to touch, comma-separated (posts,posts.comments);
     /// default: every relationship of the root
@@ -127,15 +135,36 @@ pub enum Format {
     Markdown,
 }
 
+/// Arguments that parse but do not make sense (an unknown strategy, path
+/// or entity): bad usage, exit code 2 like clap's own errors.
+#[derive(Debug)]
+pub struct UsageError(pub String);
+
+impl std::fmt::Display for UsageError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for UsageError {}
+
+fn usage(error: anyhow::Error) -> anyhow::Error {
+    anyhow::Error::new(UsageError(format!("{error:#}")))
+}
+
 /// Parses the arguments, runs the command and reports errors: the whole
-/// program, behind a thin `main`.
+/// program, behind a thin `main`. Exit codes: 0, 1 on error, 2 on bad usage.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             report_error(&error);
-            ExitCode::FAILURE
+            if error.downcast_ref::<UsageError>().is_some() {
+                ExitCode::from(2)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -152,7 +181,27 @@ pub fn report_error(error: &anyhow::Error) {
 
 pub fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::tui::run(&cli.open),
+        None if cli.open.bench_startup => crate::tui::bench::run(&cli.open),
+        None => {
+            // `loadscope tarce`: a mistyped command reads as a database path.
+            if let Some(db) = &cli.open.db
+                && !db.exists()
+                && db.extension().is_none()
+                && db.components().count() == 1
+            {
+                let name = db.to_string_lossy();
+                let hint = crate::model::diagnostic::nearest(
+                    &name,
+                    ["trace", "compare", "sample", "model", "help"],
+                );
+                if let Some(command) = hint.first() {
+                    return Err(usage(anyhow::anyhow!(
+                        "{name}: no such file, and not a command; did you mean the command `{command}`?"
+                    )));
+                }
+            }
+            crate::tui::run(&cli.open)
+        }
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
         Some(Command::Sample(args)) => {
@@ -193,8 +242,13 @@ pub fn print_warnings(model: &Model) {
     }
 }
 
-/// The navigation the arguments ask for.
+/// The navigation the arguments ask for; what does not fit the model is
+/// a usage error.
 pub fn navigation(model: &Model, args: &NavArgs, strategies: &[String]) -> Result<Navigation> {
+    navigation_of(model, args, strategies).map_err(usage)
+}
+
+fn navigation_of(model: &Model, args: &NavArgs, strategies: &[String]) -> Result<Navigation> {
     let root = match &args.root {
         None => crate::model::EntityId(0),
         Some(name) => model.entity_by_name(name).ok_or_else(|| {

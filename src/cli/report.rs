@@ -152,10 +152,11 @@ fn loader_table(analysis: &Analysis) -> String {
     for l in &analysis.loaders {
         let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
         out.push_str(&format!(
-            "  {:<20} {:<16} {:>5} stmts {:>7} rows {:>10}{}\n",
+            "  {:<20} {:<16} {:>5} {} {:>7} rows {:>10}{}\n",
             l.loader,
             strategy,
             l.statements,
+            if l.statements == 1 { "stmt " } else { "stmts" },
             l.rows,
             format_duration(l.duration),
             if l.n_plus_one { "  ⚠ N+1" } else { "" }

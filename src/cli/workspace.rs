@@ -49,9 +49,15 @@ pub fn open(db: Option<&Path>, model: Option<&Path>, lenient: bool) -> Result<Wo
 pub fn inferred(schema: &Schema, db: &Path) -> Result<Model> {
     let parsed = infer::infer(schema, &format!("inferred from {}", db.display()));
     if parsed.spec.entities.is_empty() {
+        // Why each table was left out, if inference said.
+        let why: String = parsed
+            .warnings
+            .iter()
+            .map(|w| format!("; {}", w.message))
+            .collect();
         anyhow::bail!(
-            "{}: no table with a single-column primary key, so there is nothing to browse; \
-             give a model with --model",
+            "{}: no table loadscope can browse (each needs a single-column primary key); \
+             give a model with --model{why}",
             db.display()
         );
     }

@@ -130,3 +130,87 @@ fn read_table(conn: &Connection, name: &str) -> Result<Table> {
         foreign_keys,
     })
 }
+
+/// Whether loadscope can write `name` into SQL as it is, by SQLite's
+/// tokenizer: letters, digits, `_`, `$` and any non-ASCII character, not
+/// starting with a digit or `$`, and not one of the keywords that cannot
+/// stand unquoted where a table or column name does. Names that need
+/// quoting (`order`, `my table`) are refused with a clear message rather
+/// than producing SQL that does not parse.
+pub fn is_plain_identifier(name: &str) -> bool {
+    let mut chars = name.chars();
+    let starts_well = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_' || !c.is_ascii());
+    starts_well
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$' || !c.is_ascii())
+        && !RESERVED.iter().any(|k| k.eq_ignore_ascii_case(name))
+}
+
+/// SQLite keywords that are not accepted as bare table or column names in
+/// the statements loadscope writes (found by trying each keyword).
+const RESERVED: [&str; 63] = [
+    "ADD",
+    "ALL",
+    "ALTER",
+    "AND",
+    "AS",
+    "AUTOINCREMENT",
+    "BETWEEN",
+    "CASE",
+    "CAST",
+    "CHECK",
+    "COLLATE",
+    "COMMIT",
+    "CONSTRAINT",
+    "CREATE",
+    "CURRENT_DATE",
+    "CURRENT_TIME",
+    "CURRENT_TIMESTAMP",
+    "DEFAULT",
+    "DEFERRABLE",
+    "DELETE",
+    "DISTINCT",
+    "DROP",
+    "ELSE",
+    "ESCAPE",
+    "EXCEPT",
+    "EXISTS",
+    "FOREIGN",
+    "FROM",
+    "GROUP",
+    "HAVING",
+    "IN",
+    "INDEX",
+    "INSERT",
+    "INTERSECT",
+    "INTO",
+    "IS",
+    "ISNULL",
+    "JOIN",
+    "LIMIT",
+    "NOT",
+    "NOTHING",
+    "NOTNULL",
+    "NULL",
+    "ON",
+    "OR",
+    "ORDER",
+    "PRIMARY",
+    "RAISE",
+    "REFERENCES",
+    "RETURNING",
+    "SELECT",
+    "SET",
+    "TABLE",
+    "THEN",
+    "TO",
+    "TRANSACTION",
+    "UNION",
+    "UNIQUE",
+    "UPDATE",
+    "USING",
+    "VALUES",
+    "WHEN",
+    "WHERE",
+];

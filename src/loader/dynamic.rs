@@ -9,7 +9,13 @@ use super::{Loader, Strategy};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, Related, Session};
 use anyhow::{Result, bail};
+use rusqlite::Connection;
 use rusqlite::types::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::thread;
+use std::time::Duration;
 
 pub struct DynamicLoader;
 
@@ -35,9 +41,36 @@ pub struct DynamicQuery {
 /// The longest filter or order text accepted.
 pub const MAX_CLAUSE_LEN: usize = 1000;
 
+/// The longest a statement with text the user typed may run before it is
+/// interrupted (a recursive CTE in a filter would otherwise never end).
+pub const QUERY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Words that begin an SQL statement and never appear in an expression:
+/// text holding one (outside quotes) is a statement, not a filter. (`END`
+/// is not one: `CASE ... END` is an expression.)
+const STATEMENT_WORDS: [&str; 16] = [
+    "ALTER",
+    "ANALYZE",
+    "ATTACH",
+    "BEGIN",
+    "COMMIT",
+    "CREATE",
+    "DELETE",
+    "DETACH",
+    "DROP",
+    "INSERT",
+    "PRAGMA",
+    "REINDEX",
+    "RELEASE",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "VACUUM",
+];
+
 /// Refuses text that is more than one SQL expression: several statements,
-/// comments, unbalanced quotes or parentheses, or a huge input. The
-/// connection is read-only anyway; this keeps the error message clear.
+/// comments, unbalanced quotes or parentheses, statement keywords (`ATTACH`,
+/// `DROP`, ...), control characters, or a huge input. The connection is
+/// read-only anyway; this keeps the error message clear.
 pub fn check_clause(what: &str, text: &str) -> Result<()> {
     if text.len() > MAX_CLAUSE_LEN {
         bail!(
@@ -45,10 +78,32 @@ pub fn check_clause(what: &str, text: &str) -> Result<()> {
             text.len()
         );
     }
+    if let Some(c) = text
+        .chars()
+        .find(|c| c.is_control() && !matches!(c, '\t' | '\n' | '\r'))
+    {
+        bail!(
+            "{what} may not contain control characters (found U+{:04X})",
+            c as u32
+        );
+    }
     let mut quote: Option<char> = None;
     let mut depth = 0i32;
+    let mut word = String::new();
+    let mut previous = ' ';
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {
+        if quote.is_none() && (c.is_alphanumeric() || c == '_') {
+            if word.is_empty() && previous == '.' {
+                word.push('.'); // a qualified column name, never a keyword
+            }
+            word.push(c);
+            previous = c;
+            continue;
+        }
+        check_word(what, &word)?;
+        word.clear();
+        previous = c;
         match quote {
             Some(q) if c == q => {
                 if chars.peek() == Some(&q) {
@@ -79,6 +134,7 @@ pub fn check_clause(what: &str, text: &str) -> Result<()> {
             },
         }
     }
+    check_word(what, &word)?;
     if let Some(q) = quote {
         bail!("{what} has an unclosed quote `{q}`");
     }
@@ -86,6 +142,53 @@ pub fn check_clause(what: &str, text: &str) -> Result<()> {
         bail!("{what} has a `(` without its `)`");
     }
     Ok(())
+}
+
+fn check_word(what: &str, word: &str) -> Result<()> {
+    if let Some(keyword) = STATEMENT_WORDS
+        .iter()
+        .find(|k| k.eq_ignore_ascii_case(word))
+    {
+        bail!("{what} must be a condition, not an SQL statement (found `{keyword}`)");
+    }
+    Ok(())
+}
+
+/// Runs `run`, interrupting its statement if it takes longer than
+/// [`QUERY_TIMEOUT`]. Only used for statements holding typed text.
+fn with_deadline<T>(conn: &Connection, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    let handle = conn.get_interrupt_handle();
+    let fired = Arc::new(AtomicBool::new(false));
+    let (done, wait) = mpsc::channel::<()>();
+    let watchdog = {
+        let fired = fired.clone();
+        thread::spawn(move || {
+            if let Err(RecvTimeoutError::Timeout) = wait.recv_timeout(QUERY_TIMEOUT) {
+                fired.store(true, Ordering::SeqCst);
+                // A no-op when no statement is running any more.
+                handle.interrupt();
+            }
+        })
+    };
+    let result = run();
+    let _ = done.send(());
+    let _ = watchdog.join();
+    result.map_err(|e| {
+        if fired.load(Ordering::SeqCst) {
+            e.context(format!(
+                "stopped after {} s: the query took too long",
+                QUERY_TIMEOUT.as_secs()
+            ))
+        } else {
+            e
+        }
+    })
+}
+
+fn has_typed_text(q: &DynamicQuery) -> bool {
+    [&q.filter, &q.order_by]
+        .iter()
+        .any(|t| t.as_deref().is_some_and(|t| !t.trim().is_empty()))
 }
 
 /// Runs the dynamic relationship's query for one parent.
@@ -108,9 +211,17 @@ pub fn query(
         params.push(Value::Integer(q.offset.unwrap_or(0)));
     }
     let origin = session.origin(node, Strategy::Dynamic);
-    Ok(session
-        .execute(&prepared, params, origin, node, None)?
-        .objects())
+    if !has_typed_text(q) {
+        return Ok(session
+            .execute(&prepared, params, origin, node, None)?
+            .objects());
+    }
+    let raw = session.conn.raw();
+    with_deadline(raw, || {
+        Ok(session
+            .execute(&prepared, params, origin, node, None)?
+            .objects())
+    })
 }
 
 /// `query.count()`: SQLAlchemy wraps the query and counts its rows.
@@ -132,15 +243,13 @@ pub fn count(
     let sql: std::sync::Arc<str> =
         format!("SELECT count(*) AS count_1 FROM ({inner}) AS anon_1").into();
     let mut n = 0;
-    session.conn.run(
-        &sql,
-        params,
-        session.origin(node, Strategy::Dynamic),
-        |row| {
+    let origin = session.origin(node, Strategy::Dynamic);
+    with_deadline(session.conn.raw(), || {
+        session.conn.run(&sql, params, origin, |row| {
             n = row.get(0)?;
             Ok(())
-        },
-    )?;
+        })
+    })?;
     Ok(n)
 }
 

@@ -3,18 +3,83 @@
 //! foreign key, and a many-to-many for each link table (a table that is
 //! nothing but two foreign keys).
 
-use super::diagnostic::{Located, SourceFile};
+use super::diagnostic::{Diagnostic, Located, SourceFile};
 use super::spec::{EntitySpec, ModelSpec, ParsedModel, RelationshipSpec};
-use crate::db::{Schema, Table};
+use crate::db::schema::is_plain_identifier;
+use crate::db::{ForeignKey, Schema, Table};
 use std::collections::HashSet;
 
 pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
-    let link_tables: Vec<&Table> = schema.tables.iter().filter(|t| is_link_table(t)).collect();
-    let entity_tables: Vec<&Table> = schema
+    let source = SourceFile {
+        name: source_name.to_string(),
+        text: String::new(),
+    };
+    let mut warnings = Vec::new();
+    // Tables loadscope cannot write into SQL unquoted are left out.
+    let usable: Vec<&Table> = schema
         .tables
         .iter()
+        .filter(|t| match unplain_name(t) {
+            None => true,
+            Some(name) => {
+                warnings.push(
+                    Diagnostic::warning(
+                        &source,
+                        None,
+                        format!(
+                            "table `{}` is left out: `{name}` would need quoting in SQL, which loadscope does not write",
+                            t.name
+                        ),
+                    )
+                    .with_help("rename it, or browse the other tables"),
+                );
+                false
+            }
+        })
+        .collect();
+    let link_tables: Vec<&Table> = usable
+        .iter()
+        .copied()
+        .filter(|t| is_link_table(t))
+        .collect();
+    let entity_tables: Vec<&Table> = usable
+        .iter()
+        .copied()
         .filter(|t| !is_link_table(t) && t.primary_key().len() == 1)
         .collect();
+    for table in usable
+        .iter()
+        .filter(|t| !is_link_table(t) && t.primary_key().len() != 1)
+    {
+        let pk: Vec<&str> = table
+            .primary_key()
+            .iter()
+            .map(|c| c.name.as_str())
+            .collect();
+        let why = if pk.is_empty() {
+            "it has no primary key".to_string()
+        } else {
+            format!(
+                "its primary key has {} columns ({})",
+                pk.len(),
+                pk.join(", ")
+            )
+        };
+        warnings.push(
+            Diagnostic::warning(
+                &source,
+                None,
+                format!(
+                    "table `{}` is left out: {why}, and loadscope needs a single-column key",
+                    table.name
+                ),
+            )
+            .with_help(
+                "write a model (`loadscope model DB > model.toml`, then add it with a `primary_key`)",
+            ),
+        );
+    }
+    let mut entity_names: HashSet<String> = HashSet::new();
     let has_entity = |name: &str| {
         entity_tables
             .iter()
@@ -22,12 +87,24 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
     };
     let mut entities: Vec<EntitySpec> = entity_tables
         .iter()
-        .map(|t| EntitySpec {
-            name: Located::bare(entity_name(&t.name)),
-            table: Located::bare(t.name.clone()),
-            label: None,
-            primary_key: None,
-            relationships: Vec::new(),
+        .map(|t| {
+            // Two tables can give one name (`user`, `users`): number the second.
+            let wanted = Some(entity_name(&t.name))
+                .filter(|n| !n.is_empty())
+                .unwrap_or_else(|| t.name.clone());
+            let mut name = wanted.clone();
+            let mut n = 2;
+            while !entity_names.insert(name.to_lowercase()) {
+                name = format!("{wanted}{n}");
+                n += 1;
+            }
+            EntitySpec {
+                name: Located::bare(name),
+                table: Located::bare(t.name.clone()),
+                label: label_column(t).map(Located::bare),
+                primary_key: None,
+                relationships: Vec::new(),
+            }
         })
         .collect();
     let index_of = |table: &str| {
@@ -52,6 +129,10 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
     for (child_index, child) in entity_tables.iter().enumerate() {
         for fk in &child.foreign_keys {
             if !has_entity(&fk.to_table) {
+                continue;
+            }
+            if let Some(problem) = broken_foreign_key(schema, child, fk) {
+                warnings.push(Diagnostic::warning(&source, None, problem));
                 continue;
             }
             let parent_index = index_of(&fk.to_table).expect("entity table");
@@ -96,8 +177,27 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
         let (Some(ia), Some(ib)) = (index_of(&a.to_table), index_of(&b.to_table)) else {
             continue;
         };
+        if let Some(problem) = [a, b]
+            .iter()
+            .find_map(|fk| broken_foreign_key(schema, link, fk))
+        {
+            warnings.push(Diagnostic::warning(&source, None, problem));
+            continue;
+        }
         if ia == ib {
-            continue; // a self-referential link needs a hand-written model
+            // A self-referential link needs a hand-written model.
+            warnings.push(
+                Diagnostic::warning(
+                    &source,
+                    None,
+                    format!(
+                        "link table `{}` joins `{}` to itself: left out, as which side is which cannot be inferred",
+                        link.name, entity_tables[ia].name
+                    ),
+                )
+                .with_help("write a model with two many-to-many relationships through it"),
+            );
+            continue;
         }
         let a_name = unique(ia, entity_tables[ib].name.to_lowercase());
         let b_name = unique(ib, entity_tables[ia].name.to_lowercase());
@@ -118,12 +218,43 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
     }
     ParsedModel {
         spec: ModelSpec { entities },
-        source: SourceFile {
-            name: source_name.to_string(),
-            text: String::new(),
-        },
-        warnings: Vec::new(),
+        source,
+        warnings,
     }
+}
+
+/// A foreign key whose referenced column does not exist (SQLite accepts
+/// the declaration and only fails when it is enforced).
+fn broken_foreign_key(schema: &Schema, table: &Table, fk: &ForeignKey) -> Option<String> {
+    let target = schema.table(&fk.to_table)?;
+    match table.referenced_column(fk, target) {
+        Some(column) if target.column(column).is_some() => None,
+        _ => Some(format!(
+            "foreign key `{}.{}` is left out: it references `{}({})`, which does not exist",
+            table.name,
+            fk.from,
+            target.name,
+            fk.to_column.as_deref().unwrap_or("its primary key")
+        )),
+    }
+}
+
+/// The first table or column name that would need quoting in SQL.
+fn unplain_name(table: &Table) -> Option<&str> {
+    std::iter::once(table.name.as_str())
+        .chain(table.columns.iter().map(|c| c.name.as_str()))
+        .find(|n| !is_plain_identifier(n))
+}
+
+/// The column shown in lists: the first text column that is not the
+/// primary key (a text key would only repeat itself), else none (the
+/// resolver then takes the first text column).
+fn label_column(table: &Table) -> Option<String> {
+    table
+        .columns
+        .iter()
+        .find(|c| c.is_text() && c.pk == 0)
+        .map(|c| c.name.clone())
 }
 
 /// Exactly two foreign keys, and every column is one of them.
@@ -164,16 +295,22 @@ pub fn entity_name(table: &str) -> String {
 }
 
 fn singular(word: &str) -> String {
-    let lower = word.to_lowercase();
-    if let Some(stem) = lower.strip_suffix("ies") {
-        return format!("{}y", &word[..stem.len()]);
+    // Suffixes are compared by bytes (ASCII, case-insensitive), so slicing
+    // stays on character boundaries whatever the rest of the name holds.
+    let ends_with = |suffix: &str| {
+        word.len() >= suffix.len()
+            && word.is_char_boundary(word.len() - suffix.len())
+            && word[word.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+    };
+    if ends_with("ies") && word.len() > 3 {
+        return format!("{}y", &word[..word.len() - 3]);
     }
     for suffix in ["sses", "xes", "ches", "shes", "zes"] {
-        if lower.ends_with(suffix) {
+        if ends_with(suffix) {
             return word[..word.len() - 2].to_string();
         }
     }
-    if lower.ends_with('s') && !lower.ends_with("ss") && !lower.ends_with("us") {
+    if ends_with("s") && !ends_with("ss") && !ends_with("us") && word.len() > 1 {
         return word[..word.len() - 1].to_string();
     }
     word.to_string()

@@ -134,7 +134,7 @@ impl<'a> App<'a> {
         };
         app.ws
             .conn
-            .begin_step(format!("open: fetch the first {} {}", PAGE, entity.name));
+            .begin_step(format!("open: fetch {} rows 1-{PAGE}", entity.name));
         app.roots = app.session.load_root(&RootQuery {
             limit: Some(PAGE as i64),
             ..RootQuery::default()
@@ -532,8 +532,7 @@ impl<'a> App<'a> {
     pub fn go_top(&mut self) -> Result<()> {
         if self.roots_offset > 0 {
             self.ws.conn.begin_step(format!(
-                "jump: fetch the first {} {}",
-                PAGE,
+                "jump: fetch the first {PAGE} {} rows",
                 self.entity_name()
             ));
             self.roots = self.session.load_root(&RootQuery {
@@ -554,8 +553,7 @@ impl<'a> App<'a> {
         let loaded_end = self.roots_offset + self.roots.len() as u64;
         if loaded_end < self.total {
             self.ws.conn.begin_step(format!(
-                "jump: fetch the last {} {}",
-                PAGE,
+                "jump: fetch the last {PAGE} {} rows",
                 self.entity_name()
             ));
             self.roots = self.session.load_root(&RootQuery {
@@ -653,7 +651,9 @@ impl<'a> App<'a> {
         } else {
             self.root_key(0)
         };
-        let count = self.roots.len();
+        // At least a page: an inner join that hid some rows must not shrink
+        // the window for every replay after it.
+        let count = self.roots.len().max(PAGE);
         self.ws.conn.new_section();
         self.ws.conn.begin_step(reason.to_string());
         self.session = Session::new(&self.ws.model, &self.ws.conn, self.plan());

@@ -7,7 +7,7 @@ use crate::db::value::value_to_text;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
 use ratatui::Frame;
-use ratatui::layout::{Constraint, Layout, Rect};
+use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
 
@@ -51,11 +51,20 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let bottom_height = match selected {
         Some(_) => (inner.height / 2).max(4),
         None => (analysis.loaders.len() as u16 + 1)
-            .min(inner.height / 3)
+            .min(inner.height / 2)
             .max(2),
     };
-    let [list_area, bottom_area] =
-        Layout::vertical([Constraint::Min(2), Constraint::Length(bottom_height)]).areas(inner);
+    // The list keeps at least two rows; the rest below is the summary.
+    let bottom_height = bottom_height.min(inner.height.saturating_sub(2));
+    let list_area = Rect {
+        height: inner.height - bottom_height,
+        ..inner
+    };
+    let bottom_area = Rect {
+        y: inner.y + list_area.height,
+        height: bottom_height,
+        ..inner
+    };
 
     // Repeats are judged within each statement's own section.
     let repeats: Vec<Repeat> = {
@@ -75,18 +84,26 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let width = list_area.width as usize;
     let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
     let mut previous_section = None;
+    let mut previous_step = None;
     for (i, s) in log.statements.iter().enumerate() {
+        let step = log.step_of(s);
         if previous_section.is_some_and(|p| p != s.section) {
-            let step = log.step_of(s).unwrap_or("new session");
+            let text = format!("── {} ──", step.unwrap_or("new session"));
             lines.push((
                 None,
-                Line::from(Span::styled(
-                    fit(&format!("── {step} ──"), width),
-                    theme.separator,
-                )),
+                Line::from(Span::styled(fit(&text, width), theme.separator)),
+            ));
+        } else if s.step != previous_step
+            && let Some(text) = step
+        {
+            // What caused the statements below it: the key press.
+            lines.push((
+                None,
+                Line::from(Span::styled(fit(&format!("← {text}"), width), theme.dim)),
             ));
         }
         previous_section = Some(s.section);
+        previous_step = s.step;
         let loader = match s.origin.strategy {
             Some(st) => format!("{} · {st}", s.origin.loader),
             None => format!("{} (root)", s.origin.loader),
@@ -105,10 +122,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             s.rows,
             format_duration_fixed(s.duration)
         );
-        let step = log
-            .step_of(s)
-            .map(|t| format!("  ← {t}"))
-            .unwrap_or_default();
         let style = if selected == Some(i) {
             theme.selected
         } else {
@@ -126,13 +139,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
                 Span::styled(
                     fit(&mark, width.saturating_sub(head.chars().count())),
                     mark_style,
-                ),
-                Span::styled(
-                    fit(
-                        &step,
-                        width.saturating_sub(head.chars().count() + mark.chars().count()),
-                    ),
-                    theme.dim,
                 ),
             ])
             .style(style),
@@ -201,10 +207,16 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
         fit(&format!("── per loader {}", "─".repeat(width)), width),
         theme.dim,
     ))];
+    let name_width = analysis
+        .loaders
+        .iter()
+        .map(|l| l.loader.chars().count())
+        .max()
+        .unwrap_or(0);
     for l in &analysis.loaders {
         let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
         let text = format!(
-            "{:<18} {:<14} {:>4} stmt{} {:>6} rows",
+            "{:<name_width$} {:<10} {:>4} stmt{} {:>6} rows",
             l.loader,
             strategy,
             l.statements,

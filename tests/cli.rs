@@ -1,0 +1,555 @@
+//! The command line through the real binary: `trace` and `compare` output
+//! (the JSON contract of the spec), usage errors and their exit codes,
+//! `--help` everywhere, and databases that do not exist.
+
+use serde_json::Value;
+use std::process::{Command, Output};
+
+fn loadscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_loadscope"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run loadscope")
+}
+
+/// Runs a command that must succeed and returns its stdout.
+fn ok(args: &[&str]) -> String {
+    let out = loadscope(args);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {stderr}");
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Runs a command that must fail with `code` and returns its stderr.
+fn fails(args: &[&str], code: i32) -> String {
+    let out = loadscope(args);
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(code), "{args:?}: {stderr}");
+    assert!(out.stdout.is_empty(), "{args:?}: stdout {:?}", out.stdout);
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(stderr.starts_with("error: "), "{args:?}: {stderr}");
+    assert!(stderr.lines().count() < 25, "{stderr}");
+    stderr
+}
+
+fn json(args: &[&str]) -> Value {
+    let stdout = ok(args);
+    serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}\n{stdout}"))
+}
+
+fn keys(value: &Value) -> Vec<&str> {
+    let mut keys: Vec<&str> = value
+        .as_object()
+        .unwrap_or_else(|| panic!("not an object: {value}"))
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort();
+    keys
+}
+
+fn has_keys(value: &Value, wanted: &[&str]) {
+    let present = keys(value);
+    for key in wanted {
+        assert!(present.contains(key), "no `{key}` in {value}");
+    }
+}
+
+/// Checks one trace object against the spec's contract and returns it.
+fn check_contract(trace: &Value) {
+    has_keys(
+        trace,
+        &[
+            "root",
+            "limit",
+            "strategies",
+            "statements",
+            "loaders",
+            "totals",
+            "graph",
+            "errors",
+        ],
+    );
+    assert!(trace["root"].is_string());
+    assert!(trace["limit"].is_i64() || trace["limit"].is_null());
+    assert!(trace["strategies"].is_object());
+    let statements = trace["statements"].as_array().unwrap();
+    assert!(!statements.is_empty());
+    for (i, s) in statements.iter().enumerate() {
+        has_keys(
+            s,
+            &[
+                "seq", "loader", "path", "strategy", "sql", "params", "rows", "micros",
+            ],
+        );
+        assert_eq!(s["seq"], i + 1, "{s}");
+        assert!(s["loader"].is_string());
+        assert!(s["path"].is_string() || s["path"].is_null());
+        assert!(s["strategy"].is_string() || s["strategy"].is_null());
+        assert!(s["sql"].as_str().unwrap().starts_with("SELECT "), "{s}");
+        assert!(s["params"].is_array());
+        assert!(s["rows"].is_u64());
+        assert!(s["micros"].is_u64());
+        // Every `?` has its parameter.
+        assert_eq!(
+            s["sql"].as_str().unwrap().matches('?').count(),
+            s["params"].as_array().unwrap().len(),
+            "{s}"
+        );
+    }
+    for l in trace["loaders"].as_array().unwrap() {
+        has_keys(
+            l,
+            &["path", "relationship", "strategy", "statements", "rows"],
+        );
+        assert!(l["statements"].is_u64());
+        assert!(l["rows"].is_u64());
+    }
+    let totals = &trace["totals"];
+    has_keys(totals, &["statements", "rows", "micros"]);
+    assert_eq!(totals["statements"], statements.len());
+    let rows: u64 = statements.iter().map(|s| s["rows"].as_u64().unwrap()).sum();
+    assert_eq!(totals["rows"], rows);
+    assert!(totals["micros"].is_u64());
+    assert!(trace["graph"].is_array());
+    for e in trace["errors"].as_array().unwrap() {
+        has_keys(e, &["path", "parent_pk", "message"]);
+    }
+}
+
+#[test]
+fn trace_json_follows_the_contract() {
+    let trace = json(&[
+        "trace",
+        "--limit",
+        "5",
+        "--expand",
+        "posts",
+        "--strategy",
+        "selectin",
+        "--format",
+        "json",
+    ]);
+    check_contract(&trace);
+    assert_eq!(trace["root"], "User");
+    assert_eq!(trace["limit"], 5);
+    assert_eq!(
+        trace["strategies"],
+        serde_json::json!({"posts": "selectin"})
+    );
+    let statements = trace["statements"].as_array().unwrap();
+    assert_eq!(statements.len(), 2);
+    let root = &statements[0];
+    assert_eq!(root["loader"], "User");
+    assert_eq!(root["path"], Value::Null);
+    assert_eq!(root["strategy"], Value::Null);
+    assert_eq!(
+        root["sql"],
+        "SELECT users.id, users.name, users.email, users.manager_id FROM users \
+         ORDER BY users.id LIMIT ? OFFSET ?"
+    );
+    assert_eq!(root["params"], serde_json::json!([5, 0]));
+    assert_eq!(root["rows"], 5);
+    let posts = &statements[1];
+    assert_eq!(posts["loader"], "User.posts");
+    assert_eq!(posts["path"], "posts");
+    assert_eq!(posts["strategy"], "selectin");
+    assert!(
+        posts["sql"]
+            .as_str()
+            .unwrap()
+            .contains("WHERE posts.user_id IN (?, ?, ?, ?, ?)")
+    );
+    assert_eq!(posts["params"], serde_json::json!([1, 2, 3, 4, 5]));
+
+    let loaders = trace["loaders"].as_array().unwrap();
+    assert_eq!(loaders.len(), 1);
+    assert_eq!(loaders[0]["path"], "posts");
+    assert_eq!(loaders[0]["relationship"], "User.posts");
+    assert_eq!(loaders[0]["strategy"], "selectin");
+    assert_eq!(loaders[0]["statements"], 1);
+    assert_eq!(loaders[0]["rows"], posts["rows"]);
+
+    let graph = trace["graph"].as_array().unwrap();
+    assert_eq!(graph.len(), 5);
+    assert_eq!(graph[0]["entity"], "User", "{}", graph[0]);
+    assert_eq!(graph[0]["pk"], 1);
+    assert_eq!(graph[0]["label"], "John");
+    let children: u64 = graph
+        .iter()
+        .map(|u| u["posts"].as_array().unwrap().len() as u64)
+        .sum();
+    assert_eq!(posts["rows"], children);
+    assert_eq!(graph[0]["posts"][0]["entity"], "Post");
+    assert_eq!(trace["errors"], serde_json::json!([]));
+}
+
+#[test]
+fn trace_json_reports_refused_loads_as_errors() {
+    let trace = json(&[
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--strategy",
+        "raise",
+        "--format",
+        "json",
+    ]);
+    check_contract(&trace);
+    assert_eq!(trace["totals"]["statements"], 1);
+    let errors = trace["errors"].as_array().unwrap();
+    assert_eq!(errors.len(), 3);
+    for (i, e) in errors.iter().enumerate() {
+        assert_eq!(e["path"], "posts");
+        assert_eq!(e["parent_pk"], i + 1);
+        assert_eq!(
+            e["message"],
+            "'User.posts' is not available due to lazy='raise'"
+        );
+    }
+}
+
+#[test]
+fn trace_json_without_limit_or_options() {
+    // The defaults: every relationship of the root, each with the model's
+    // lazy (select), all rows.
+    let trace = json(&["trace", "--format", "json"]);
+    check_contract(&trace);
+    assert_eq!(trace["limit"], Value::Null);
+    assert_eq!(
+        trace["strategies"],
+        serde_json::json!({"posts": "select", "manager": "select", "reports": "select"})
+    );
+    assert!(
+        trace["statements"][0]["params"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
+}
+
+#[test]
+fn trace_text_and_markdown() {
+    let text = ok(&["trace", "--limit", "2", "--expand", "posts"]);
+    assert!(text.starts_with("User (limit 2) · posts: select"), "{text}");
+    assert!(
+        text.contains("FROM posts WHERE ? = posts.user_id"),
+        "{text}"
+    );
+    assert!(text.contains("3 statements"), "{text}");
+
+    let md = ok(&[
+        "trace", "--limit", "2", "--expand", "posts", "--format", "markdown",
+    ]);
+    let lines: Vec<&str> = md.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("| # | loader |"))
+        .unwrap_or_else(|| panic!("no statement table:\n{md}"));
+    assert!(lines[header + 1].starts_with("|---"), "{md}");
+    let rows: Vec<&&str> = lines[header + 2..]
+        .iter()
+        .take_while(|l| l.starts_with('|'))
+        .collect();
+    assert_eq!(rows.len(), 3, "{md}");
+    assert!(rows[0].starts_with("| 1 | `User` |"), "{md}");
+    assert!(rows[1].starts_with("| 2 | `User.posts` | select |"), "{md}");
+    // Every cell count matches the header's.
+    let cells = |l: &str| l.matches('|').count();
+    for row in &rows {
+        assert_eq!(cells(row), cells(lines[header]), "{row}");
+    }
+    assert!(md.contains("```sql\n"), "{md}");
+}
+
+/// The strategies and their statement counts for the first five users and
+/// the posts of each.
+const COUNTS: [(&str, u64, u64); 11] = [
+    ("select", 6, 0),
+    ("immediate", 6, 0),
+    ("joined", 1, 0),
+    ("joined+innerjoin", 1, 0),
+    ("subquery", 2, 0),
+    ("selectin", 2, 0),
+    ("raise", 1, 5),
+    ("raise_on_sql", 1, 5),
+    ("noload", 1, 0),
+    ("dynamic", 6, 0),
+    ("write_only", 6, 0),
+];
+
+#[test]
+fn compare_prints_one_row_per_strategy() {
+    let out = ok(&["compare", "--limit", "5", "--expand", "posts"]);
+    let lines: Vec<&str> = out.lines().collect();
+    let header = lines
+        .iter()
+        .position(|l| l.starts_with("strategy"))
+        .unwrap_or_else(|| panic!("no header:\n{out}"));
+    let rows = &lines[header + 1..];
+    let rows: Vec<&&str> = rows.iter().filter(|l| !l.trim().is_empty()).collect();
+    assert_eq!(rows.len(), COUNTS.len(), "{out}");
+    for (row, (name, statements, errors)) in rows.iter().zip(COUNTS) {
+        assert!(row.starts_with(name), "{row} is not {name}");
+        let rest = row[name.len()..].trim_start();
+        let rest = rest.strip_prefix("(deprecated)").unwrap_or(rest);
+        let numbers: Vec<&str> = rest.split_whitespace().collect();
+        assert_eq!(numbers[0], statements.to_string(), "{name}: {row}");
+        assert_eq!(
+            numbers.last().unwrap(),
+            &errors.to_string(),
+            "{name}: {row}"
+        );
+    }
+    assert!(
+        rows.iter().any(|r| r.starts_with("noload (deprecated)")),
+        "{out}"
+    );
+}
+
+#[test]
+fn compare_json_is_an_array_of_traces() {
+    let all = json(&[
+        "compare", "--limit", "5", "--expand", "posts", "--format", "json",
+    ]);
+    let all = all.as_array().expect("an array");
+    assert_eq!(all.len(), 11);
+    for (trace, (name, statements, errors)) in all.iter().zip(COUNTS) {
+        check_contract(trace);
+        assert_eq!(trace["strategies"]["posts"], name);
+        assert_eq!(trace["totals"]["statements"], statements, "{name}");
+        assert_eq!(
+            trace["errors"].as_array().unwrap().len() as u64,
+            errors,
+            "{name}"
+        );
+    }
+}
+
+#[test]
+fn compare_markdown_has_a_table() {
+    let md = ok(&[
+        "compare", "--limit", "5", "--expand", "posts", "--format", "markdown",
+    ]);
+    let lines: Vec<&str> = md.lines().filter(|l| l.starts_with('|')).collect();
+    assert_eq!(lines.len(), 2 + 11, "{md}");
+    assert!(lines[0].contains("strategy") && lines[0].contains("statements"));
+    assert!(lines[2].starts_with("| `select` | 6 |"), "{md}");
+}
+
+#[test]
+fn compare_leaves_out_collection_only_strategies_for_many_to_one() {
+    let all = json(&[
+        "compare", "--root", "Post", "--limit", "3", "--expand", "user", "--format", "json",
+    ]);
+    let names: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["strategies"]["user"].as_str().unwrap())
+        .collect();
+    assert_eq!(names.len(), 9);
+    assert!(!names.contains(&"dynamic") && !names.contains(&"write_only"));
+}
+
+#[test]
+fn clap_usage_errors_exit_2() {
+    for args in [
+        &["trace", "--bogus"][..],
+        &["trace", "--limit", "abc"],
+        &["trace", "--limit", "-1"],
+        &["trace", "--format", "yaml"],
+        &["compare", "--strategy", "select"],
+        &["sample"],
+    ] {
+        let stderr = fails(args, 2);
+        assert!(
+            stderr.contains("Usage:") || stderr.contains("--help"),
+            "{stderr}"
+        );
+    }
+    let stderr = fails(&["trace", "--limit", "abc"], 2);
+    assert!(
+        stderr.contains("'abc'") && stderr.contains("--limit"),
+        "{stderr}"
+    );
+    let stderr = fails(&["trace", "--bogus"], 2);
+    assert!(stderr.contains("--bogus"), "{stderr}");
+}
+
+#[test]
+fn unknown_strategy_suggests_the_nearest() {
+    let stderr = fails(&["trace", "--strategy", "joind"], 2);
+    assert!(stderr.contains("unknown strategy `joind`"), "{stderr}");
+    assert!(stderr.contains("did you mean `joined`?"), "{stderr}");
+    assert!(stderr.contains("select, immediate, joined"), "{stderr}");
+    let stderr = fails(&["trace", "--strategy", "posts=selectinn"], 2);
+    assert!(stderr.contains("did you mean `selectin`?"), "{stderr}");
+}
+
+#[test]
+fn unknown_expand_path_suggests_the_nearest() {
+    let stderr = fails(&["trace", "--expand", "postz"], 2);
+    assert!(stderr.contains("unknown relationship `postz`"), "{stderr}");
+    assert!(stderr.contains("posts, manager, reports"), "{stderr}");
+    assert!(stderr.contains("did you mean `posts`?"), "{stderr}");
+    let stderr = fails(&["compare", "--expand", "posts.coments"], 2);
+    assert!(stderr.contains("relationships of Post"), "{stderr}");
+    assert!(stderr.contains("did you mean `comments`?"), "{stderr}");
+}
+
+#[test]
+fn unknown_root_suggests_the_nearest() {
+    let stderr = fails(&["trace", "--root", "Usr"], 2);
+    assert!(stderr.contains("unknown root entity `Usr`"), "{stderr}");
+    assert!(stderr.contains("User, Post, Comment, Tag"), "{stderr}");
+    assert!(stderr.contains("did you mean `User`?"), "{stderr}");
+    fails(&["compare", "--root", "Nothing"], 2);
+}
+
+#[test]
+fn many_to_one_cannot_be_dynamic() {
+    let stderr = fails(
+        &[
+            "trace",
+            "--root",
+            "Post",
+            "--expand",
+            "user",
+            "--strategy",
+            "dynamic",
+        ],
+        1,
+    );
+    assert!(stderr.contains("Post.user is many-to-one"), "{stderr}");
+}
+
+#[test]
+fn a_mistyped_command_is_a_missing_database() {
+    // Without a subcommand the argument is a database path; a near miss
+    // of a command name says so.
+    let stderr = fails(&["tarce", "--limit", "5"], 2);
+    assert!(stderr.contains("'--limit'"), "{stderr}");
+    let stderr = fails(&["tarce"], 2);
+    assert!(stderr.contains("tarce: no such file"), "{stderr}");
+    assert!(
+        stderr.contains("did you mean the command `trace`?"),
+        "{stderr}"
+    );
+    for path in ["nothing-like-a-command", "trac.db", "data/trace"] {
+        let stderr = fails(&[path], 1);
+        assert!(stderr.contains("no such file"), "{stderr}");
+        assert!(!stderr.contains("did you mean"), "{stderr}");
+    }
+}
+
+#[test]
+fn help_works_for_every_command() {
+    for args in [
+        &["--help"][..],
+        &["-h"],
+        &["help"],
+        &["trace", "--help"],
+        &["compare", "--help"],
+        &["sample", "--help"],
+        &["model", "--help"],
+        &["help", "trace"],
+    ] {
+        let out = ok(args);
+        assert!(out.contains("Usage: loadscope"), "{args:?}: {out}");
+    }
+    let trace = ok(&["trace", "--help"]);
+    for option in [
+        "--db",
+        "--model",
+        "--root",
+        "--limit",
+        "--expand",
+        "--strategy",
+        "--format",
+    ] {
+        assert!(trace.contains(option), "trace --help lacks {option}");
+    }
+    let compare = ok(&["compare", "--help"]);
+    assert!(!compare.contains("--strategy"), "{compare}");
+    let version = ok(&["--version"]);
+    assert!(version.starts_with("loadscope "), "{version}");
+}
+
+#[test]
+fn a_missing_database_is_an_error_and_is_not_created() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.db");
+    let missing_str = missing.to_str().unwrap();
+    for args in [
+        &["trace", "--db", missing_str][..],
+        &["compare", "--db", missing_str],
+        &["model", missing_str],
+        &[missing_str],
+    ] {
+        let stderr = fails(args, 1);
+        assert!(stderr.contains("no such file"), "{args:?}: {stderr}");
+        assert!(stderr.contains(missing_str), "{stderr}");
+        assert!(!missing.exists(), "{args:?} created {}", missing.display());
+    }
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 0);
+}
+
+#[test]
+fn a_user_database_is_left_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("blog.db");
+    let db_str = db.to_str().unwrap();
+    ok(&[
+        "sample",
+        "--users",
+        "20",
+        "--posts-per-user",
+        "2",
+        "--out",
+        db_str,
+    ]);
+    let before = std::fs::read(&db).unwrap();
+    let modified = std::fs::metadata(&db).unwrap().modified().unwrap();
+    // Inferred model: both directions named from the foreign keys.
+    let trace = json(&["trace", "--db", db_str, "--limit", "3", "--format", "json"]);
+    check_contract(&trace);
+    ok(&["compare", "--db", db_str, "--limit", "3"]);
+    ok(&[
+        "trace",
+        "--db",
+        db_str,
+        "--model",
+        "assets/models/blog.toml",
+        "--expand",
+        "posts,posts.comments,posts.tags",
+        "--strategy",
+        "selectin",
+    ]);
+    assert_eq!(std::fs::read(&db).unwrap(), before);
+    assert_eq!(
+        std::fs::metadata(&db).unwrap().modified().unwrap(),
+        modified
+    );
+    let names: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(names, vec![std::ffi::OsString::from("blog.db")]);
+}
+
+#[test]
+fn a_file_that_is_not_a_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("notes.db");
+    std::fs::write(&path, "these are notes, not a database\n".repeat(100)).unwrap();
+    let stderr = fails(&["trace", "--db", path.to_str().unwrap()], 1);
+    assert!(stderr.contains("not a SQLite database"), "{stderr}");
+    let stderr = fails(&["trace", "--db", dir.path().to_str().unwrap()], 1);
+    assert!(stderr.contains("is a directory"), "{stderr}");
+}
