@@ -66,6 +66,14 @@ pub struct Object {
     pub segment: NodeId,
 }
 
+/// An eager load waiting for the immediate load that fired it.
+#[derive(Clone, Debug)]
+pub struct Deferred {
+    pub node: NodeId,
+    pub parents: Vec<ObjId>,
+    pub origin: LoadOrigin,
+}
+
 /// The result of touching a relationship attribute.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Access {
@@ -163,7 +171,10 @@ pub struct Session<'a> {
     load_seq: u32,
     prepared: HashMap<(QueryKind, NodeId, NodeId), Rc<Prepared>>,
     /// Immediate loads waiting for the batch that fired them to finish.
-    pub deferred_immediate: Option<std::collections::VecDeque<(NodeId, Vec<ObjId>)>>,
+    /// While an immediate load runs, the eager loads its statements fire
+    /// wait here, one entry per path with all their parents, as SQLAlchemy
+    /// queues them on the top-level load (`sa_top_level_orm_context`).
+    pub deferred: Option<std::collections::VecDeque<Deferred>>,
 }
 
 impl<'a> Session<'a> {
@@ -176,7 +187,7 @@ impl<'a> Session<'a> {
             identity: vec![HashMap::new(); model.entities.len()],
             load_seq: 0,
             prepared: HashMap::new(),
-            deferred_immediate: None,
+            deferred: None,
         }
     }
 
@@ -563,6 +574,26 @@ impl<'a> Session<'a> {
                 continue;
             }
             let child = self.plan.child_or_insert(self.model, node, rel);
+            if let Some(queue) = self.deferred.as_mut() {
+                // Loads of one path merge into one batch, except subquery
+                // loads: each re-states the statement that fired it.
+                let mergeable = strategy != Strategy::Subquery;
+                match queue.iter_mut().find(|d| mergeable && d.node == child) {
+                    Some(entry) => {
+                        for parent in parents {
+                            if !entry.parents.contains(&parent) {
+                                entry.parents.push(parent);
+                            }
+                        }
+                    }
+                    None => queue.push_back(Deferred {
+                        node: child,
+                        parents,
+                        origin: origin.clone(),
+                    }),
+                }
+                continue;
+            }
             loader::for_strategy(strategy).after_parents_loaded(self, child, &parents, origin)?;
         }
         Ok(())

@@ -1,11 +1,16 @@
 //! `lazy="immediate"`: the same per-parent SELECT as `select`, fired for
 //! every parent as soon as the parents are loaded, touched or not. An
 //! eager N+1 (SQLAlchemy: "superseded in general by selectinload").
+//!
+//! The eager loads that its statements fire wait until the whole batch is
+//! done and then run once per path over all their parents, as SQLAlchemy
+//! queues them on the top-level load: all posts first, then one selectin
+//! for all their comments.
 
 use super::select::lazy_load;
-use super::{Loader, Strategy};
+use super::{Loader, Strategy, for_strategy};
 use crate::plan::NodeId;
-use crate::session::{Access, LoadOrigin, ObjId, Session};
+use crate::session::{Access, Deferred, LoadOrigin, ObjId, Session};
 use anyhow::Result;
 use std::collections::VecDeque;
 
@@ -17,37 +22,49 @@ impl Loader for ImmediateLoader {
         session: &mut Session<'_>,
         node: NodeId,
         parents: &[ObjId],
-        _origin: &LoadOrigin,
+        origin: &LoadOrigin,
     ) -> Result<()> {
-        // Immediate loads fired by the statements of an immediate load wait
-        // until the outer batch is done, as SQLAlchemy queues them on the
-        // top-level load: all posts first, then all comments.
-        if let Some(queue) = session.deferred_immediate.as_mut() {
-            queue.push_back((node, parents.to_vec()));
-            return Ok(());
-        }
-        session.deferred_immediate = Some(VecDeque::from([(node, parents.to_vec())]));
-        while let Some((node, parents)) = session
-            .deferred_immediate
-            .as_mut()
-            .and_then(VecDeque::pop_front)
-        {
-            let rel = session.plan.node(node).rel.expect("relationship node");
-            for parent in parents {
-                if session.is_loaded(parent, rel) {
-                    continue;
-                }
-                if let Err(e) = lazy_load(session, parent, node, Strategy::Immediate) {
-                    session.deferred_immediate = None;
-                    return Err(e);
-                }
-            }
-        }
-        session.deferred_immediate = None;
-        Ok(())
+        session.deferred = Some(VecDeque::from([Deferred {
+            node,
+            parents: parents.to_vec(),
+            origin: origin.clone(),
+        }]));
+        let result = drain(session);
+        session.deferred = None;
+        result
     }
 
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         lazy_load(session, parent, node, Strategy::Immediate).map(Access::Loaded)
     }
+}
+
+/// Runs the queued loads in order; what they fire joins the queue.
+fn drain(session: &mut Session<'_>) -> Result<()> {
+    while let Some(next) = session.deferred.as_mut().and_then(VecDeque::pop_front) {
+        let rel = session.plan.node(next.node).rel.expect("relationship node");
+        let parents: Vec<ObjId> = next
+            .parents
+            .into_iter()
+            .filter(|p| !session.is_loaded(*p, rel))
+            .collect();
+        let Some(first) = parents.first() else {
+            continue;
+        };
+        let segment = session.object(*first).segment;
+        match session.plan.strategy_of(session.model, next.node, segment) {
+            Strategy::Immediate => {
+                for parent in parents {
+                    lazy_load(session, parent, next.node, Strategy::Immediate)?;
+                }
+            }
+            strategy => for_strategy(strategy).after_parents_loaded(
+                session,
+                next.node,
+                &parents,
+                &next.origin,
+            )?,
+        }
+    }
+    Ok(())
 }
