@@ -65,6 +65,18 @@ fn open_johns_posts(app: &mut App) {
     key(app, KeyCode::Enter);
 }
 
+/// The notes in the tree (errors, empty markers), wrapped lines joined.
+fn notes(app: &App) -> String {
+    app.lines
+        .iter()
+        .filter_map(|l| match l {
+            TreeLine::Note { text, .. } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
 fn statements(ws: &Workspace) -> usize {
     ws.conn.log().statements.len()
 }
@@ -160,7 +172,7 @@ fn raise_shows_the_error_on_the_node() {
     let before = statements(&ws);
     key(&mut app, KeyCode::Enter);
     assert_eq!(statements(&ws), before, "raise runs no SQL");
-    let text = screen(&app);
+    let text = notes(&app);
     assert!(
         text.contains("'User.posts' is not available due to lazy='raise'"),
         "{text}"
@@ -375,5 +387,81 @@ fn no_color_gives_the_monochrome_theme() {
             style.fg.is_none() && style.bg.is_none(),
             "mono shows focus without colour"
         );
+    }
+}
+
+#[test]
+fn write_only_refuses_iteration_and_offers_its_select() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::WriteOnly)
+        .unwrap();
+    let before = statements(&ws);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(statements(&ws), before, "iterating runs no SQL");
+    let text = notes(&app);
+    assert!(
+        text.contains("WriteOnly collections don't support iteration in-place"),
+        "{text}"
+    );
+    assert!(text.contains("Enter runs its explicit select()"), "{text}");
+    // Down to the offer, Enter: the explicit select runs.
+    while !matches!(app.current(), Some(TreeLine::Note { text, .. }) if text.contains("select()")) {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(statements(&ws), before + 1);
+    let log = ws.conn.log();
+    assert_eq!(
+        log.statements.last().unwrap().origin.strategy,
+        Some(Strategy::WriteOnly)
+    );
+    drop(log);
+    assert!(screen(&app).contains("Second Post"));
+}
+
+#[test]
+fn noload_shows_its_empty_collections_as_such() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::NoLoad)
+        .unwrap();
+    let before = statements(&ws);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(statements(&ws), before);
+    let text = notes(&app);
+    assert!(
+        text.contains("empty: noload never loads (deprecated in SQLAlchemy 2.1)"),
+        "{text}"
+    );
+}
+
+#[test]
+fn eager_strategies_load_when_the_parents_are_fetched() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    let rel = app.current_relationship().unwrap().1;
+    for strategy in [
+        Strategy::Joined,
+        Strategy::Subquery,
+        Strategy::Selectin,
+        Strategy::Immediate,
+    ] {
+        app.choose_strategy(rel, strategy).unwrap();
+        let after_replay = statements(&ws);
+        key(&mut app, KeyCode::Enter); // open John's posts
+        assert_eq!(
+            statements(&ws),
+            after_replay,
+            "{strategy}: loaded with the parents, not at expansion"
+        );
+        assert!(screen(&app).contains("First Post"), "{strategy}");
+        key(&mut app, KeyCode::Left); // close again
     }
 }

@@ -199,32 +199,29 @@ impl<'a> App<'a> {
         depth: usize,
         path: TreePath,
     ) {
-        let note = |text: String, kind| TreeLine::Note {
-            depth,
-            text,
-            kind,
-            path: path.clone(),
-        };
         let strategy = self.session.strategy_for(parent, rel);
         let objects = match self.outcomes.get(&path) {
             Some(RelOutcome::Refused(message)) => {
-                lines.push(note(message.clone(), NoteKind::Error));
+                self.push_note(lines, depth, &path, message.clone(), NoteKind::Error);
                 if strategy == Strategy::WriteOnly {
-                    lines.push(note(
+                    self.push_note(
+                        lines,
+                        depth,
+                        &path,
                         "Enter runs its explicit select()".to_string(),
                         NoteKind::Info,
-                    ));
+                    );
                 }
                 return;
             }
             Some(RelOutcome::Failed(message)) => {
-                lines.push(note(message.clone(), NoteKind::Error));
+                self.push_note(lines, depth, &path, message.clone(), NoteKind::Error);
                 return;
             }
             Some(RelOutcome::Objects(objects)) => {
                 if strategy == Strategy::Dynamic {
                     let q = self.dynamic_queries.get(&path).cloned().unwrap_or_default();
-                    lines.push(note(describe_dynamic(&q), NoteKind::Info));
+                    self.push_note(lines, depth, &path, describe_dynamic(&q), NoteKind::Info);
                 }
                 objects.clone()
             }
@@ -241,7 +238,7 @@ impl<'a> App<'a> {
                 _ if self.model().rel(rel).is_collection() => "empty".to_string(),
                 _ => "none".to_string(),
             };
-            lines.push(note(text, NoteKind::Empty));
+            self.push_note(lines, depth, &path, text, NoteKind::Empty);
             return;
         }
         for obj in objects.iter().take(MAX_CHILDREN) {
@@ -250,10 +247,37 @@ impl<'a> App<'a> {
             self.push_object(lines, *obj, depth, child_path);
         }
         if objects.len() > MAX_CHILDREN {
-            lines.push(note(
+            self.push_note(
+                lines,
+                depth,
+                &path,
                 format!("… {} more not shown", objects.len() - MAX_CHILDREN),
                 NoteKind::More,
-            ));
+            );
+        }
+    }
+
+    /// A note under a relationship, wrapped to the tree's width so that
+    /// long messages (SQLAlchemy's errors) are read in full.
+    fn push_note(
+        &self,
+        lines: &mut Vec<TreeLine>,
+        depth: usize,
+        path: &TreePath,
+        text: String,
+        kind: NoteKind,
+    ) {
+        let width = super::ui::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
+            .map_or(80, |l| l.tree.width.saturating_sub(2) as usize);
+        let room = width.saturating_sub(depth * 2 + 2).max(20);
+        for (i, chunk) in wrap(&text, room).into_iter().enumerate() {
+            lines.push(TreeLine::Note {
+                depth,
+                text: chunk,
+                kind,
+                path: path.clone(),
+                first: i == 0,
+            });
         }
     }
 
@@ -743,6 +767,32 @@ impl<'a> App<'a> {
         self.rebuild();
         Ok(())
     }
+}
+
+/// Splits text into lines of at most `width` characters, at spaces where
+/// possible.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            lines.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            line = line.chars().skip(width).collect();
+            lines.push(head);
+        }
+    }
+    if !line.is_empty() || lines.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// One line describing a dynamic query's current clauses.

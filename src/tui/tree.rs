@@ -48,6 +48,8 @@ pub enum TreeLine {
         kind: NoteKind,
         /// The relationship the note belongs to.
         path: TreePath,
+        /// False for the continuation lines of a wrapped note.
+        first: bool,
     },
 }
 

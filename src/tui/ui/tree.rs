@@ -137,13 +137,16 @@ fn render_line(app: &App, line: &TreeLine, width: usize) -> Line<'static> {
                 Span::styled(fit(&tail, room), theme.dim),
             ])
         }
-        TreeLine::Note { text, kind, .. } => {
+        TreeLine::Note {
+            text, kind, first, ..
+        } => {
             let (symbol, style): (&str, Style) = match kind {
                 NoteKind::Error => ("✗ ", theme.error),
                 NoteKind::Empty => ("∅ ", theme.dim),
                 NoteKind::Info => ("ℹ ", theme.info),
                 NoteKind::More => ("… ", theme.dim),
             };
+            let symbol = if *first { symbol } else { "  " };
             let text: String = text
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
