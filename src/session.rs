@@ -195,10 +195,6 @@ impl<'a> Session<'a> {
         &self.objects[id.0 as usize]
     }
 
-    pub fn object_count(&self) -> usize {
-        self.objects.len()
-    }
-
     pub fn lookup(&self, entity: EntityId, key: &Key) -> Option<ObjId> {
         self.identity[entity.0].get(key).copied()
     }
@@ -620,12 +616,6 @@ impl<'a> Session<'a> {
             .plan
             .child_or_insert(self.model, self.object(parent).node, rel);
         loader::write_only::select(self, parent, node)
-    }
-
-    /// Adds a lazily loaded result to the parent and fires its children's
-    /// eager loaders.
-    pub fn finish_lazy_load(&mut self, parent: ObjId, rel: RelId, related: Related) {
-        self.set_related(parent, rel, related);
     }
 }
 

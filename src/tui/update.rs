@@ -5,7 +5,6 @@
 use super::action::Action;
 use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
 use super::keymap::{Context, Focus, action_for};
-use super::tree::TreeLine;
 use crate::loader::Strategy;
 use crate::model::Direction;
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -331,9 +330,4 @@ fn click_at(app: &mut App, column: u16, row: u16) {
             }
         }
     }
-}
-
-/// Whether the line under the cursor can be expanded further.
-pub fn expandable(line: &TreeLine) -> bool {
-    !matches!(line, TreeLine::Note { .. })
 }

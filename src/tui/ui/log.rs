@@ -245,32 +245,57 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
         ),
         theme.dim,
     ))];
+    // The plan first, when asked for: the SQL below may be long.
+    match &app.explain {
+        Some((seq, plan)) if *seq == s.seq => {
+            lines.push(Line::from(Span::styled("EXPLAIN QUERY PLAN", theme.title)));
+            lines.extend(plan.iter().map(|p| Line::from(p.clone())));
+        }
+        _ => lines.push(Line::from(Span::styled(
+            "e: EXPLAIN QUERY PLAN  y: copy the full statement",
+            theme.dim,
+        ))),
+    }
     let formatted = sqlformat::format(
-        &s.sql,
+        &shorten_key_lists(&s.sql),
         &sqlformat::QueryParams::None,
         &sqlformat::FormatOptions::default(),
     );
-    for l in formatted.lines() {
-        lines.push(Line::from(Span::styled(l.to_string(), theme.sql)));
-    }
+    lines.extend(
+        formatted
+            .lines()
+            .map(|l| Line::from(Span::styled(l.to_string(), theme.sql))),
+    );
     if !s.params.is_empty() {
-        let params: Vec<String> = s.params.iter().map(value_to_text).collect();
+        let mut params: Vec<String> = s.params.iter().take(12).map(value_to_text).collect();
+        if s.params.len() > 12 {
+            params.push(format!("… {} in all", s.params.len()));
+        }
         lines.push(Line::from(Span::styled(
             format!("params: [{}]", params.join(", ")),
             theme.dim,
         )));
     }
-    match &app.explain {
-        Some((seq, plan)) if *seq == s.seq => {
-            lines.push(Line::from(Span::styled("EXPLAIN QUERY PLAN", theme.title)));
-            for p in plan {
-                lines.push(Line::from(p.clone()));
-            }
-        }
-        _ => lines.push(Line::from(Span::styled(
-            "e: EXPLAIN QUERY PLAN  y: copy",
-            theme.dim,
-        ))),
-    }
     frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+}
+
+/// `IN (?, ?, ... 500 of them)` as `IN (?, ?, ?, /* 500 keys */)`, so a
+/// selectin batch reads in a few lines; `y` copies the statement as sent.
+fn shorten_key_lists(sql: &str) -> String {
+    let mut out = String::with_capacity(sql.len());
+    let mut rest = sql;
+    while let Some(start) = rest.find("IN (?") {
+        let (before, list) = rest.split_at(start + 4);
+        out.push_str(before);
+        let end = list.find(')').unwrap_or(list.len());
+        let count = list[..end].matches('?').count();
+        if count > 3 {
+            out.push_str(&format!("?, ?, ?, /* {count} keys */"));
+        } else {
+            out.push_str(&list[..end]);
+        }
+        rest = &list[end..];
+    }
+    out.push_str(rest);
+    out
 }
