@@ -24,7 +24,7 @@ use rusqlite::{Connection, OpenFlags, params_from_iter};
 use std::hint::black_box;
 use std::path::Path;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 const USERS: u64 = 10_000;
 const POSTS_PER_USER: u64 = 10;
@@ -89,6 +89,7 @@ fn open_plain(path: &Path) -> Connection {
 fn engine(c: &mut Criterion) {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("blog-10k.db");
+    let started = Instant::now();
     let summary = generate(&SampleOptions {
         users: USERS,
         posts_per_user: POSTS_PER_USER,
@@ -98,11 +99,11 @@ fn engine(c: &mut Criterion) {
     })
     .expect("generate the sample database");
     eprintln!(
-        "database: {} users, {} posts, {} comments ({})",
+        "database: {} users, {} posts, {} comments, generated in {:.1?}",
         summary.users,
         summary.posts,
         summary.comments,
-        path.display()
+        started.elapsed()
     );
 
     let conn = TracedConnection::new(open_read_only(&path).expect("open read-only"));
@@ -126,17 +127,27 @@ fn engine(c: &mut Criterion) {
             captured.rows
         );
 
+        // Engine and baseline of one strategy run back to back, so a change
+        // in machine load between strategies affects both sides alike.
         let nav = navigation(strategy);
-        c.bench_function(&format!("engine/{name}"), |b| {
+        let mut group = c.benchmark_group("engine");
+        group.bench_function(name, |b| {
             b.iter(|| {
+                // The outcome (graph, log) and the session are dropped inside
+                // the timed loop, as the baseline drops its values.
                 let outcome = navigation::run(&model, &conn, &nav).expect("navigation runs");
                 black_box(outcome)
             })
         });
-        c.bench_function(&format!("rusqlite/{name}"), |b| {
+        group.finish();
+        let mut group = c.benchmark_group("rusqlite");
+        group.bench_function(name, |b| {
             b.iter(|| black_box(run_plain(&plain, &captured.statements)))
         });
+        group.finish();
     }
+    drop(plain);
+    drop(conn);
     drop(dir);
 }
 

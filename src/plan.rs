@@ -4,7 +4,7 @@
 //! Paths without a chosen strategy use the relationship's `lazy` from the model.
 
 use crate::loader::Strategy;
-use crate::model::{EntityId, Model, RelId, diagnostic::did_you_mean};
+use crate::model::{Direction, EntityId, Model, RelId, diagnostic::did_you_mean};
 use anyhow::{Result, bail};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -12,6 +12,16 @@ pub struct NodeId(pub u32);
 
 impl NodeId {
     pub const ROOT: NodeId = NodeId(0);
+}
+
+/// What a statement's joined loading does with a relationship.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum JoinedBelow {
+    Join(Strategy),
+    /// The model's joined loader stopped at a cycle (after SQLAlchemy had
+    /// already counted a collection among the statement's joined loads).
+    Stopped,
+    No,
 }
 
 #[derive(Clone, Debug)]
@@ -30,6 +40,8 @@ pub struct PlanNode {
 #[derive(Clone, Debug)]
 pub struct LoadPlan {
     nodes: Vec<PlanNode>,
+    /// The detached roots made by `restart`, by the node they restart.
+    restarted: Vec<(NodeId, NodeId)>,
 }
 
 impl LoadPlan {
@@ -43,6 +55,7 @@ impl LoadPlan {
                 children: Vec::new(),
                 path: String::new(),
             }],
+            restarted: Vec::new(),
         }
     }
 
@@ -83,6 +96,36 @@ impl LoadPlan {
             path,
         });
         self.nodes[node.0 as usize].children.push(id);
+        id
+    }
+
+    /// Where a path begins afresh at the entity of `node`: the root if it is
+    /// the root entity, otherwise a detached root (no parent, so no chosen
+    /// strategy below it; it shows `node`'s path).
+    ///
+    /// SQLAlchemy's subquery loader does this when the statement that fires
+    /// it is not the root query (nor a subquery load): it builds its path
+    /// from that statement's entity, not from the root, so loader options
+    /// below it match as if that entity were the root (`_SubqueryLoader.
+    /// _setup_query_from_rowproc`: `subq_path = root + path`).
+    pub fn restart(&mut self, node: NodeId) -> NodeId {
+        let entity = self.node(node).entity;
+        if entity == self.root_entity() {
+            return NodeId::ROOT;
+        }
+        if let Some((_, root)) = self.restarted.iter().find(|(n, _)| *n == node) {
+            return *root;
+        }
+        let id = NodeId(self.nodes.len() as u32);
+        self.nodes.push(PlanNode {
+            parent: None,
+            rel: None,
+            entity,
+            strategy: None,
+            children: Vec::new(),
+            path: self.node(node).path.clone(),
+        });
+        self.restarted.push((node, id));
         id
     }
 
@@ -138,16 +181,9 @@ impl LoadPlan {
     /// `lazy="joined"` without `join_depth` loads lazily).
     pub fn strategy_of(&self, model: &Model, node: NodeId, segment: NodeId) -> Strategy {
         let n = self.node(node);
-        if let Some(strategy) = n.strategy {
-            return strategy;
-        }
-        let rel = model.rel(n.rel.expect("the root has no strategy"));
-        if rel.lazy.is_eager()
-            && self.path_contains(n.parent.expect("non-root"), segment, rel.target)
-        {
-            return Strategy::Select;
-        }
-        rel.lazy
+        let parent = n.parent.expect("the root has no strategy");
+        let rel = n.rel.expect("the root has no strategy");
+        self.strategy_at(model, parent, rel, n.strategy, segment)
     }
 
     /// The strategy for `rel` below `node`, without creating a node.
@@ -160,14 +196,116 @@ impl LoadPlan {
     ) -> Strategy {
         match self.child(node, rel) {
             Some(child) => self.strategy_of(model, child, segment),
+            None => self.strategy_at(model, node, rel, None, segment),
+        }
+    }
+
+    fn strategy_at(
+        &self,
+        model: &Model,
+        node: NodeId,
+        rel: RelId,
+        chosen: Option<Strategy>,
+        segment: NodeId,
+    ) -> Strategy {
+        if self.lazy_reverse(model, node, rel, segment) {
+            return Strategy::Select;
+        }
+        if let Some(strategy) = chosen {
+            return strategy;
+        }
+        let r = model.rel(rel);
+        // An `immediate` load goes on (see `immediate_no_fetch`).
+        if r.lazy.is_eager()
+            && r.lazy != Strategy::Immediate
+            && self.path_contains(node, segment, r.target)
+        {
+            return Strategy::Select;
+        }
+        r.lazy
+    }
+
+    /// Whether the model's `immediate` for `rel` below `node` has reached
+    /// an entity already on the path. SQLAlchemy does not stop it there:
+    /// it loads with no-fetch flags, so a collection still loads (a
+    /// self-referential one down the whole tree) while a many-to-one only
+    /// takes what the identity map has.
+    pub fn immediate_no_fetch(
+        &self,
+        model: &Model,
+        node: NodeId,
+        rel: RelId,
+        segment: NodeId,
+    ) -> bool {
+        let r = model.rel(rel);
+        r.lazy == Strategy::Immediate
+            && self
+                .child(node, rel)
+                .is_none_or(|c| self.node(c).strategy.is_none())
+            && self.path_contains(node, segment, r.target)
+    }
+
+    /// Whether `rel` is the many-to-one way back of the relationship whose
+    /// lazy load put objects at `node`. SQLAlchemy's lazy load loads that
+    /// way back lazily, whatever the model says, as the objects it would
+    /// load are the parents it came from (`_LazyLoader._lazyload_reverse`;
+    /// only where the model's own loader for it is not a lazy one).
+    fn lazy_reverse(&self, model: &Model, node: NodeId, rel: RelId, segment: NodeId) -> bool {
+        let Some(own) = self.node(node).rel else {
+            return false;
+        };
+        let (own_rel, r) = (model.rel(own), model.rel(rel));
+        r.direction == Direction::ManyToOne
+            && !matches!(
+                r.lazy,
+                Strategy::Select | Strategy::Raise | Strategy::RaiseOnSql
+            )
+            && r.parent == own_rel.target
+            && r.target == own_rel.parent
+            && (own_rel.back_populates.as_deref() == Some(r.name.as_str())
+                || r.back_populates.as_deref() == Some(own_rel.name.as_str()))
+            && matches!(
+                self.strategy_of(model, node, segment),
+                Strategy::Select | Strategy::Immediate
+            )
+    }
+
+    /// Whether the relationship `rel` below `node` is joined in a statement
+    /// whose own objects are at `statement`. The model's eager `lazy` stops
+    /// where the target entity already appears on the path within that
+    /// statement: SQLAlchemy's joined loader checks the statement's own
+    /// path, not the path that led to the statement (as post-loads do).
+    pub fn joined_below(
+        &self,
+        model: &Model,
+        node: NodeId,
+        rel: RelId,
+        statement: NodeId,
+    ) -> JoinedBelow {
+        if self.lazy_reverse(model, node, rel, statement) {
+            return JoinedBelow::No;
+        }
+        let strategy = match self.child(node, rel).and_then(|c| self.node(c).strategy) {
+            Some(chosen) => chosen,
             None => {
                 let r = model.rel(rel);
-                if r.lazy.is_eager() && self.path_contains(node, segment, r.target) {
-                    Strategy::Select
-                } else {
-                    r.lazy
+                let mut at = node;
+                loop {
+                    if self.node(at).entity == r.target && r.lazy.is_joined() {
+                        return JoinedBelow::Stopped;
+                    }
+                    match self.node(at).parent {
+                        Some(parent) if at != statement => at = parent,
+                        _ => break,
+                    }
                 }
+                r.lazy
             }
+        };
+        if strategy.is_joined() {
+            JoinedBelow::Join(strategy)
+        } else {
+            JoinedBelow::No
         }
     }
 

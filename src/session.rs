@@ -8,9 +8,9 @@ use crate::db::{Key, Origin, TracedConnection};
 use crate::loader::sql::{JoinedNode, LabelStyle, Order, SelectBuilder, SelectSpec, Slot};
 use crate::loader::{self, Strategy};
 use crate::model::{EntityId, Model, RelId};
-use crate::plan::{LoadPlan, NodeId};
+use crate::plan::{JoinedBelow, LoadPlan, NodeId};
 use anyhow::Result;
-use rusqlite::types::Value;
+use rusqlite::types::{Value, ValueRef};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -45,6 +45,9 @@ impl Related {
 #[derive(Clone, Debug)]
 enum RelState {
     Unloaded,
+    /// Not loaded, and a later statement made `strategy` its loader:
+    /// SQLAlchemy's per-instance lazy callable (see `Session::first_sight`).
+    Lazy(Strategy),
     /// `load` is the statement that is filling it, so rows of a joined load
     /// append to it while later statements leave it alone.
     Loaded {
@@ -64,14 +67,89 @@ pub struct Object {
     /// The node where the query that loaded it began (eager loading never
     /// loops back to an entity already on the path since then).
     pub segment: NodeId,
+    /// The statement (load number) that created it, the last one whose
+    /// rows held it, and the node where that statement first met it.
+    created: u32,
+    seen: u32,
+    seen_at: NodeId,
 }
 
-/// An eager load waiting for the immediate load that fired it.
+/// An object a post-load (selectin, immediate) applies to. `overwrite`:
+/// the statement that fired the load created the object, and a selectin
+/// load then sets the attribute even if it is loaded; otherwise only if it
+/// is not loaded yet.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LoadTarget {
+    pub object: ObjId,
+    pub overwrite: bool,
+}
+
+/// A load that runs once a statement's rows are in: the relationship at
+/// `node` of `targets`, by `strategy`.
 #[derive(Clone, Debug)]
-pub struct Deferred {
+pub struct PostLoad {
     pub node: NodeId,
-    pub parents: Vec<ObjId>,
-    pub origin: LoadOrigin,
+    pub strategy: Strategy,
+    /// Where the query that loaded the targets began.
+    pub segment: NodeId,
+    pub targets: Vec<LoadTarget>,
+    /// Registered with no-fetch flags, so that an `immediate` many-to-one
+    /// only takes what the identity map has: SQLAlchemy keeps the last
+    /// registration of a path, and one made when the path was already
+    /// registered for the same round, or when the model's `immediate`
+    /// reached an entity already on the path, has these flags
+    /// (`_ImmediateLoader.create_row_processor`).
+    pub no_fetch: bool,
+    /// Position of each target, built when a second statement merges in.
+    index: Option<HashMap<ObjId, usize>>,
+}
+
+impl PostLoad {
+    fn new(node: NodeId, strategy: Strategy, segment: NodeId) -> PostLoad {
+        PostLoad {
+            node,
+            strategy,
+            segment,
+            targets: Vec::new(),
+            no_fetch: false,
+            index: None,
+        }
+    }
+
+    /// SQLAlchemy keeps one post-load per path: a target already in it
+    /// keeps its place and takes the new `overwrite`.
+    fn merge(&mut self, targets: Vec<LoadTarget>) {
+        if self.targets.is_empty() {
+            self.targets = targets;
+            return;
+        }
+        let index = self.index.get_or_insert_with(|| {
+            self.targets
+                .iter()
+                .enumerate()
+                .map(|(i, t)| (t.object, i))
+                .collect()
+        });
+        for target in targets {
+            match index.get(&target.object) {
+                Some(i) => self.targets[*i].overwrite = target.overwrite,
+                None => {
+                    index.insert(target.object, self.targets.len());
+                    self.targets.push(target);
+                }
+            }
+        }
+    }
+
+    /// The targets whose attribute this load sets.
+    pub fn to_set(&self, session: &Session<'_>) -> Vec<ObjId> {
+        let rel = session.plan.node(self.node).rel.expect("relationship node");
+        self.targets
+            .iter()
+            .filter(|t| t.overwrite || !session.is_loaded(t.object, rel))
+            .map(|t| t.object)
+            .collect()
+    }
 }
 
 /// The result of touching a relationship attribute.
@@ -92,6 +170,8 @@ pub struct LoadOrigin {
     /// The base statement's parameters (before its LIMIT and OFFSET).
     pub params: Vec<Value>,
     pub hops: Vec<RelId>,
+    /// The node of the base statement's own objects.
+    pub node: NodeId,
 }
 
 #[derive(Clone, Debug)]
@@ -114,6 +194,10 @@ pub struct Prepared {
     /// Parameters after the caller's (LIMIT and OFFSET).
     pub tail_params: Vec<Value>,
     pub repeats_children: bool,
+    /// A lazy load (select, immediate): SQLAlchemy runs it with
+    /// `invoke_all_eagers` off, so objects it finds already in the identity
+    /// map get no selectin or immediate loads.
+    pub lazy: bool,
     /// The statement as a `subquery` loader below it re-states it.
     pub base: Rc<QueryBase>,
 }
@@ -145,6 +229,7 @@ pub enum QueryKind {
         before: bool,
     },
     Lazy,
+    WriteOnly,
     Selectin(usize),
 }
 
@@ -170,11 +255,12 @@ pub struct Session<'a> {
     identity: Vec<HashMap<Key, ObjId>>,
     load_seq: u32,
     prepared: HashMap<(QueryKind, NodeId, NodeId), Rc<Prepared>>,
-    /// Immediate loads waiting for the batch that fired them to finish.
-    /// While an immediate load runs, the eager loads its statements fire
-    /// wait here, one entry per path with all their parents, as SQLAlchemy
-    /// queues them on the top-level load (`sa_top_level_orm_context`).
-    pub deferred: Option<std::collections::VecDeque<Deferred>>,
+    /// The loaders that act on an object the first time a statement meets
+    /// it, per `(node, segment)` (see `first_sight`).
+    first_sight_loaders: HashMap<(NodeId, NodeId), FirstSightLoaders>,
+    /// The next round of post-loads (selectin, immediate) of the top-level
+    /// statement being finished; `None` outside one. See `execute`.
+    post_loads: Option<Vec<PostLoad>>,
 }
 
 impl<'a> Session<'a> {
@@ -187,7 +273,8 @@ impl<'a> Session<'a> {
             identity: vec![HashMap::new(); model.entities.len()],
             load_seq: 0,
             prepared: HashMap::new(),
-            deferred: None,
+            first_sight_loaders: HashMap::new(),
+            post_loads: None,
         }
     }
 
@@ -211,7 +298,7 @@ impl<'a> Session<'a> {
         let slot = self.model.rel(rel).slot;
         match &self.object(id).rels[slot] {
             RelState::Loaded { related, .. } => Some(related),
-            RelState::Unloaded => None,
+            RelState::Unloaded | RelState::Lazy(_) => None,
         }
     }
 
@@ -248,6 +335,9 @@ impl<'a> Session<'a> {
     /// The strategy that loads `rel` of objects loaded at `parent_node`.
     pub fn strategy_for(&self, parent: ObjId, rel: RelId) -> Strategy {
         let object = self.object(parent);
+        if let RelState::Lazy(strategy) = object.rels[self.model.rel(rel).slot] {
+            return strategy;
+        }
         self.plan
             .strategy_below(self.model, object.node, rel, object.segment)
     }
@@ -299,7 +389,9 @@ impl<'a> Session<'a> {
             spec.where_clause = where_clause;
             spec.order_by = order_by;
             spec.limit = query.limit;
-            spec.joined = s.joined_tree(root, root);
+            let mut multi_row = false;
+            spec.joined = s.joined_below(root, root, &mut multi_row);
+            spec.multi_row = multi_row;
             spec
         });
         let loaded = self.execute(&prepared, params, Origin::root(&entity.name), root, None)?;
@@ -322,7 +414,9 @@ impl<'a> Session<'a> {
             return p.clone();
         }
         let spec = build(self);
-        let prepared = Rc::new(self.render(spec));
+        let mut prepared = self.render(spec);
+        prepared.lazy = kind == QueryKind::Lazy;
+        let prepared = Rc::new(prepared);
         self.prepared
             .insert((kind, node, segment), prepared.clone());
         prepared
@@ -338,7 +432,7 @@ impl<'a> Session<'a> {
         let caller_params = spec.params.len();
         let base = Rc::new(QueryBase {
             entity: spec.entity,
-            from: spec.from.clone(),
+            from: spec.base_from.clone().unwrap_or_else(|| spec.from.clone()),
             where_clause: spec.where_clause.clone(),
             order_by: spec.order_by.clone(),
             limit: spec.limit,
@@ -352,26 +446,46 @@ impl<'a> Session<'a> {
             trail: rendered.trail,
             tail_params: rendered.params[caller_params..].to_vec(),
             repeats_children: rendered.repeats_children,
+            lazy: false,
         }
     }
 
-    /// The joined eager loads below `node` for a query that began at
-    /// `segment`, creating their plan nodes.
-    pub fn joined_tree(&mut self, node: NodeId, segment: NodeId) -> Vec<JoinedNode> {
+    /// The joined eager loads of a statement whose own objects are at
+    /// `node`, creating their plan nodes.
+    pub fn joined_tree(&mut self, node: NodeId) -> Vec<JoinedNode> {
+        self.joined_below(node, node, &mut false)
+    }
+
+    /// `multi_row`: a joined collection was considered, joined or stopped
+    /// at a cycle; SQLAlchemy then wraps a LIMITed statement either way
+    /// (`_JoinedLoader.setup_query` sets `multi_row_eager_loaders` before
+    /// its cycle check).
+    fn joined_below(
+        &mut self,
+        node: NodeId,
+        statement: NodeId,
+        multi_row: &mut bool,
+    ) -> Vec<JoinedNode> {
         let entity = self.plan.node(node).entity;
         let rels = self.model.entity(entity).relationships.clone();
         let mut out = Vec::new();
         for rel in rels {
-            let strategy = self.plan.strategy_below(self.model, node, rel, segment);
-            if strategy.is_joined() {
-                let child = self.plan.child_or_insert(self.model, node, rel);
-                out.push(JoinedNode {
-                    rel,
-                    node: child,
-                    inner: strategy == Strategy::JoinedInner,
-                    children: self.joined_tree(child, segment),
-                });
-            }
+            let strategy = match self.plan.joined_below(self.model, node, rel, statement) {
+                JoinedBelow::Join(strategy) => strategy,
+                JoinedBelow::Stopped => {
+                    *multi_row |= self.model.rel(rel).is_collection();
+                    continue;
+                }
+                JoinedBelow::No => continue,
+            };
+            *multi_row |= self.model.rel(rel).is_collection();
+            let child = self.plan.child_or_insert(self.model, node, rel);
+            out.push(JoinedNode {
+                rel,
+                node: child,
+                inner: strategy == Strategy::JoinedInner,
+                children: self.joined_below(child, statement, multi_row),
+            });
         }
         out
     }
@@ -381,6 +495,19 @@ impl<'a> Session<'a> {
     /// eager loaders of everything it loaded. `load_origin` says how the
     /// loaded objects came to be for a `subquery` loader below them;
     /// `None` means this very statement.
+    ///
+    /// The eager loaders run as SQLAlchemy runs them:
+    /// - `subquery` loads run while the rows are turned into objects, at the
+    ///   first row that needs each: SQLAlchemy fetches every row, then makes
+    ///   objects row by row, so what a subquery load (and the loads it
+    ///   fires) finds in the identity map does not include the objects of
+    ///   later rows. Here the rows after that one wait in a buffer.
+    /// - `selectin` and `immediate` loads are post-loads. A top-level
+    ///   statement runs them once all its rows are in, round after round,
+    ///   merged per path (`loading.instances`); a statement that is itself
+    ///   a post-load (or a subquery load of one) adds its own to the queue
+    ///   of the top-level statement it serves (`sa_top_level_orm_context`),
+    ///   where their paths are registered before its rows are read.
     pub fn execute(
         &mut self,
         prepared: &Prepared,
@@ -393,72 +520,186 @@ impl<'a> Session<'a> {
             base: prepared.base.clone(),
             params: params.clone(),
             hops: Vec::new(),
+            node: prepared.main.node,
         });
-        let load_origin = &load_origin;
         let mut params = params;
         params.extend(prepared.tail_params.iter().cloned());
         self.load_seq += 1;
         let load = self.load_seq;
-        let key_column = prepared.lead.first().or(prepared.trail.first()).copied();
-        let mut rows = Vec::new();
-        let mut loaded_at: Vec<Vec<ObjId>> = Vec::new();
+
+        // The slots (main, then joined depth first) and their eager loads.
+        let mut slots = vec![(prepared.main.node, load_origin.clone())];
+        slot_origins(&prepared.main, &load_origin, &mut slots);
+        let mut eager = Vec::new();
+        for (index, (node, _)) in slots.iter().enumerate() {
+            let entity = self.plan.node(*node).entity;
+            for rel in self.model.entity(entity).relationships.clone() {
+                let strategy = self.plan.strategy_below(self.model, *node, rel, segment);
+                if loader::fires_after_load(strategy) {
+                    let child = self.plan.child_or_insert(self.model, *node, rel);
+                    eager.push((index, rel, child, strategy));
+                }
+            }
+        }
+        let top_level = self.post_loads.is_none();
+        let mut queue = self.post_loads.take().unwrap_or_default();
+        for (index, rel, child, strategy) in &eager {
+            if *strategy == Strategy::Subquery {
+                continue;
+            }
+            match queue.iter_mut().find(|p| p.node == *child) {
+                Some(entry) => entry.no_fetch = true,
+                None => {
+                    let mut load = PostLoad::new(*child, *strategy, segment);
+                    load.no_fetch =
+                        self.plan
+                            .immediate_no_fetch(self.model, slots[*index].0, *rel, segment);
+                    queue.push(load);
+                }
+            }
+        }
+        // A subquery load of a top-level statement is a top-level load of
+        // its own; one of a post-load adds to the same queue.
+        let mut own_queue = None;
+        if top_level {
+            own_queue = Some(queue);
+        } else {
+            self.post_loads = Some(queue);
+        }
+
+        let mut reader = RowReader {
+            prepared,
+            load,
+            segment,
+            lazy: prepared.lazy,
+            key_column: prepared.lead.first().or(prepared.trail.first()).copied(),
+            subqueries: eager
+                .iter()
+                .filter(|e| e.3 == Strategy::Subquery)
+                .map(|(index, rel, child, _)| RowSubquery {
+                    slot: *index,
+                    parents: slots[*index].0,
+                    rel: *rel,
+                    node: *child,
+                    due: false,
+                    fetched: None,
+                })
+                .collect(),
+            rows: Vec::new(),
+            loaded_at: Vec::new(),
+            buffer: None,
+            main_keys: std::collections::HashSet::new(),
+        };
         let conn = self.conn;
         conn.run(&prepared.sql, params, origin, |row| {
-            let key = key_column.and_then(|c| Key::from_ref(row.get_ref(c).ok()?));
-            let obj = self.materialize(
-                &prepared.main,
-                row,
-                load,
-                segment,
-                prepared.repeats_children,
-                &mut loaded_at,
-                0,
-            )?;
-            rows.push((key, obj));
+            if let Some(buffer) = reader.buffer.as_mut() {
+                let values = (0..row.as_ref().column_count())
+                    .map(|i| row.get_ref(i).map(owned))
+                    .collect::<rusqlite::Result<Box<[Value]>>>()?;
+                buffer.push(values);
+                return Ok(());
+            }
+            if reader.read(self, row)? {
+                // A subquery load is due: it runs once the statement is done.
+                reader.buffer = Some(Vec::new());
+            }
             Ok(())
         })?;
-        let loaded = Loaded { rows };
-        let main_objects = loaded.objects();
-        conn.set_last_distinct(main_objects.len());
-        // Eager loaders of the main entity, then of each joined one.
-        self.after_load(prepared.main.node, &main_objects, load_origin)?;
-        let mut index = 1;
-        self.after_joined_load(&prepared.main, &mut loaded_at, &mut index, load_origin)?;
-        Ok(loaded)
-    }
+        let distinct = if reader.subqueries.is_empty() {
+            let mut seen = std::collections::HashSet::new();
+            reader
+                .rows
+                .iter()
+                .filter(|(_, o)| o.is_some_and(|o| seen.insert(o)))
+                .count()
+        } else {
+            let main = &prepared.main;
+            let pk = main.columns[self.model.entity(main.entity).pk];
+            for values in reader.buffer.iter().flatten() {
+                if let Some(key) = Key::from_value(&values[pk]) {
+                    reader.main_keys.insert(key);
+                }
+            }
+            reader.main_keys.len()
+        };
+        conn.set_last_distinct(distinct);
+        reader.fetch_due(self, &slots)?;
+        for values in reader.buffer.take().unwrap_or_default() {
+            reader.read(self, &values[..])?;
+            reader.fetch_due(self, &slots)?;
+        }
 
-    fn after_joined_load(
-        &mut self,
-        slot: &Slot,
-        loaded_at: &mut [Vec<ObjId>],
-        index: &mut usize,
-        origin: &LoadOrigin,
-    ) -> Result<()> {
-        for (rel, child) in &slot.joined {
+        let RowReader {
+            rows,
+            mut loaded_at,
+            ..
+        } = reader;
+        let loaded = Loaded { rows };
+        let mut objects = vec![loaded.objects()];
+        for index in 1..slots.len() {
             // A statement that returned no rows (a lazy load of an empty
             // collection with a joined load below) filled no slot.
-            let mut objects = loaded_at
-                .get_mut(*index - 1)
+            let mut at = loaded_at
+                .get_mut(index - 1)
                 .map(std::mem::take)
                 .unwrap_or_default();
             let mut seen = std::collections::HashSet::new();
-            objects.retain(|o| seen.insert(*o));
-            *index += 1;
-            let mut child_origin = origin.clone();
-            child_origin.hops.push(*rel);
-            self.after_load(child.node, &objects, &child_origin)?;
-            self.after_joined_load(child, loaded_at, index, &child_origin)?;
+            at.retain(|o| seen.insert(*o));
+            objects.push(at);
         }
-        Ok(())
+        let lazy = prepared.lazy;
+        let mut queue = own_queue
+            .or_else(|| self.post_loads.take())
+            .expect("a queue");
+        for (index, _, child, strategy) in eager {
+            if strategy == Strategy::Subquery {
+                continue;
+            }
+            // An object the statement did not create gets no post-load
+            // from a lazy load.
+            let targets: Vec<LoadTarget> = objects[index]
+                .iter()
+                .map(|o| LoadTarget {
+                    object: *o,
+                    overwrite: self.object(*o).created == load,
+                })
+                .filter(|t| t.overwrite || !lazy)
+                .collect();
+            if let Some(entry) = queue.iter_mut().find(|p| p.node == child) {
+                entry.merge(targets);
+            }
+        }
+        self.post_loads = Some(queue);
+        if top_level {
+            let result = self.run_post_loads();
+            self.post_loads = None;
+            result?;
+        }
+        Ok(loaded)
+    }
+
+    /// Runs the queued post-loads round by round: what a round's statements
+    /// add waits for the next round, even for a path still queued in this
+    /// one.
+    fn run_post_loads(&mut self) -> Result<()> {
+        loop {
+            let round = std::mem::take(self.post_loads.as_mut().expect("post-loads running"));
+            if round.is_empty() {
+                return Ok(());
+            }
+            for load in round.iter().filter(|l| !l.targets.is_empty()) {
+                loader::for_strategy(load.strategy).after_parents_loaded(self, load)?;
+            }
+        }
     }
 
     /// Reads one slot's object from a row; `None` when its key is NULL (an
     /// outer join that found nothing).
     #[allow(clippy::too_many_arguments)]
-    fn materialize(
+    fn materialize<R: RowValues + ?Sized>(
         &mut self,
         slot: &Slot,
-        row: &rusqlite::Row<'_>,
+        row: &R,
         load: u32,
         segment: NodeId,
         repeats: bool,
@@ -466,7 +707,7 @@ impl<'a> Session<'a> {
         depth_index: usize,
     ) -> Result<Option<ObjId>> {
         let entity = self.model.entity(slot.entity);
-        let Some(key) = Key::from_ref(row.get_ref(slot.columns[entity.pk])?) else {
+        let Some(key) = Key::from_ref(row.value(slot.columns[entity.pk])?) else {
             return Ok(None);
         };
         let id = match self.identity[slot.entity.0].get(&key) {
@@ -475,7 +716,7 @@ impl<'a> Session<'a> {
                 let values: Box<[Value]> = slot
                     .columns
                     .iter()
-                    .map(|c| row.get_ref(*c).map(owned))
+                    .map(|c| row.value(*c).map(owned))
                     .collect::<rusqlite::Result<_>>()?;
                 let id = ObjId(self.objects.len() as u32);
                 self.objects.push(Object {
@@ -485,11 +726,19 @@ impl<'a> Session<'a> {
                     rels: vec![RelState::Unloaded; entity.relationships.len()].into(),
                     node: slot.node,
                     segment,
+                    created: load,
+                    seen: 0,
+                    seen_at: slot.node,
                 });
                 self.identity[slot.entity.0].insert(key, id);
                 id
             }
         };
+        if self.objects[id.0 as usize].seen != load {
+            self.objects[id.0 as usize].seen = load;
+            self.objects[id.0 as usize].seen_at = slot.node;
+            self.first_sight(id, slot.node, segment, load);
+        }
         let mut index = depth_index;
         for (rel, child_slot) in &slot.joined {
             index += 1;
@@ -507,6 +756,60 @@ impl<'a> Session<'a> {
         Ok(Some(id))
     }
 
+    /// SQLAlchemy's "new" populators: the first time a statement meets an
+    /// object (one it creates, or one already in the identity map), the
+    /// loaders of the path where it meets it set up the attributes that are
+    /// not loaded yet. `noload` empties them; `raise`, `raise_on_sql`, or a
+    /// `select` that is not the relationship's own lazy loader, becomes the
+    /// attribute's loader (a per-instance lazy callable), so an object first
+    /// loaded elsewhere now raises there. Meeting it again in the same
+    /// statement changes nothing.
+    fn first_sight(&mut self, id: ObjId, node: NodeId, segment: NodeId, load: u32) {
+        let loaders = match self.first_sight_loaders.get(&(node, segment)) {
+            Some(loaders) => loaders.clone(),
+            None => {
+                let model = self.model;
+                let entity = self.plan.node(node).entity;
+                let loaders: FirstSightLoaders = model
+                    .entity(entity)
+                    .relationships
+                    .iter()
+                    .map(|rel| (*rel, self.plan.strategy_below(model, node, *rel, segment)))
+                    .filter(|(rel, strategy)| match strategy {
+                        Strategy::NoLoad => true,
+                        Strategy::Select | Strategy::Raise | Strategy::RaiseOnSql => {
+                            *strategy != class_level_loader(model.rel(*rel).lazy)
+                        }
+                        _ => false,
+                    })
+                    .collect();
+                self.first_sight_loaders
+                    .insert((node, segment), loaders.clone());
+                loaders
+            }
+        };
+        // An object this statement created was loaded at `node`: its
+        // attributes already follow that node's loaders.
+        let created = self.object(id).created == load;
+        for (rel, strategy) in loaders.iter() {
+            let collection = self.model.rel(*rel).is_collection();
+            let state = self.rel_state(id, *rel);
+            if matches!(state, RelState::Loaded { .. }) {
+                continue;
+            }
+            match strategy {
+                Strategy::NoLoad => {
+                    *state = RelState::Loaded {
+                        related: Related::empty(collection),
+                        load: 0,
+                    }
+                }
+                lazy if !created => *state = RelState::Lazy(*lazy),
+                _ => {}
+            }
+        }
+    }
+
     /// Adds a joined row's child to its parent's attribute, unless that
     /// attribute was loaded before this statement.
     fn populate(
@@ -518,17 +821,15 @@ impl<'a> Session<'a> {
         repeats: bool,
     ) {
         let collection = self.model.rel(rel).is_collection();
+        // SQLAlchemy starts a joined collection afresh the first time a
+        // statement's rows reach it for an object the statement created,
+        // even if it is loaded (a `noload` elsewhere in the same rows set
+        // it empty); an object from the identity map keeps what it had.
+        let restart = collection && self.object(parent).created == load;
         let state = self.rel_state(parent, rel);
         match state {
-            RelState::Loaded { load: l, .. } if *l != load => {}
-            RelState::Unloaded => {
-                let related = match (collection, child) {
-                    (true, c) => Related::Many(c.into_iter().collect()),
-                    (false, c) => Related::One(c),
-                };
-                *state = RelState::Loaded { related, load };
-            }
-            RelState::Loaded { related, .. } => {
+            // This statement is filling it: add the row's child.
+            RelState::Loaded { related, load: l } if *l == load => {
                 if let (Related::Many(items), Some(c)) = (related, child) {
                     let present = if repeats {
                         items.contains(&c)
@@ -540,59 +841,16 @@ impl<'a> Session<'a> {
                     }
                 }
             }
+            // Loaded before this statement met the object: left alone.
+            RelState::Loaded { .. } if !restart => {}
+            _ => {
+                let related = match (collection, child) {
+                    (true, c) => Related::Many(c.into_iter().collect()),
+                    (false, c) => Related::One(c),
+                };
+                *state = RelState::Loaded { related, load };
+            }
         }
-    }
-
-    /// Fires the eager loaders (selectin, subquery, immediate, noload) of
-    /// objects just loaded at `node`.
-    pub fn after_load(
-        &mut self,
-        node: NodeId,
-        objects: &[ObjId],
-        origin: &LoadOrigin,
-    ) -> Result<()> {
-        let Some(first) = objects.first() else {
-            return Ok(());
-        };
-        let entity = self.object(*first).entity;
-        let segment = self.object(*first).segment;
-        for rel in self.model.entity(entity).relationships.clone() {
-            let strategy = self.plan.strategy_below(self.model, node, rel, segment);
-            if !loader::fires_after_load(strategy) {
-                continue;
-            }
-            let parents: Vec<ObjId> = objects
-                .iter()
-                .copied()
-                .filter(|o| !self.is_loaded(*o, rel))
-                .collect();
-            if parents.is_empty() {
-                continue;
-            }
-            let child = self.plan.child_or_insert(self.model, node, rel);
-            if let Some(queue) = self.deferred.as_mut() {
-                // Loads of one path merge into one batch, except subquery
-                // loads: each re-states the statement that fired it.
-                let mergeable = strategy != Strategy::Subquery;
-                match queue.iter_mut().find(|d| mergeable && d.node == child) {
-                    Some(entry) => {
-                        for parent in parents {
-                            if !entry.parents.contains(&parent) {
-                                entry.parents.push(parent);
-                            }
-                        }
-                    }
-                    None => queue.push_back(Deferred {
-                        node: child,
-                        parents,
-                        origin: origin.clone(),
-                    }),
-                }
-                continue;
-            }
-            loader::for_strategy(strategy).after_parents_loaded(self, child, &parents, origin)?;
-        }
-        Ok(())
     }
 
     /// Touches `parent.rel` as application code would (`user.posts`).
@@ -616,6 +874,186 @@ impl<'a> Session<'a> {
             .plan
             .child_or_insert(self.model, self.object(parent).node, rel);
         loader::write_only::select(self, parent, node)
+    }
+}
+
+/// Relationships whose loader acts when a statement first meets an object.
+type FirstSightLoaders = Rc<[(RelId, Strategy)]>;
+
+/// The loader an attribute has on its class: the relationship's own lazy
+/// loader (`select` for an eager relationship, whose attribute lazy-loads
+/// where its eager load did not run).
+fn class_level_loader(lazy: Strategy) -> Strategy {
+    if lazy.is_eager() {
+        Strategy::Select
+    } else {
+        lazy
+    }
+}
+
+/// The node of each joined slot below `slot`, depth first, each with the
+/// origin a `subquery` loader below it re-states.
+fn slot_origins(slot: &Slot, origin: &LoadOrigin, out: &mut Vec<(NodeId, LoadOrigin)>) {
+    for (rel, child) in &slot.joined {
+        let mut child_origin = origin.clone();
+        child_origin.hops.push(*rel);
+        out.push((child.node, child_origin.clone()));
+        slot_origins(child, &child_origin, out);
+    }
+}
+
+/// A result row, read as it streams or from the buffer.
+trait RowValues {
+    fn value(&self, index: usize) -> rusqlite::Result<ValueRef<'_>>;
+}
+
+impl RowValues for rusqlite::Row<'_> {
+    fn value(&self, index: usize) -> rusqlite::Result<ValueRef<'_>> {
+        self.get_ref(index)
+    }
+}
+
+impl RowValues for [Value] {
+    fn value(&self, index: usize) -> rusqlite::Result<ValueRef<'_>> {
+        Ok(ValueRef::from(&self[index]))
+    }
+}
+
+/// A subquery load below a statement, as its rows are read.
+struct RowSubquery {
+    slot: usize,
+    /// The node of the objects it loads for, and its own.
+    parents: NodeId,
+    rel: RelId,
+    node: NodeId,
+    /// Due to run once the current row is read.
+    due: bool,
+    /// What it fetched, once it ran, and the objects already given theirs.
+    fetched: Option<(loader::subquery::Fetched, std::collections::HashSet<ObjId>)>,
+}
+
+/// Turns one statement's rows into objects, runs its subquery loads when
+/// a row first needs them and hands their results to the objects (see
+/// `Session::execute`).
+struct RowReader<'p> {
+    prepared: &'p Prepared,
+    load: u32,
+    segment: NodeId,
+    lazy: bool,
+    key_column: Option<usize>,
+    subqueries: Vec<RowSubquery>,
+    rows: Vec<(Option<Key>, Option<ObjId>)>,
+    loaded_at: Vec<Vec<ObjId>>,
+    /// Rows that wait while a subquery load runs.
+    buffer: Option<Vec<Box<[Value]>>>,
+    /// Keys of the main objects, counted when rows wait in the buffer.
+    main_keys: std::collections::HashSet<Key>,
+}
+
+impl RowReader<'_> {
+    /// Reads one row; true when it made a subquery load due.
+    fn read<R: RowValues + ?Sized>(&mut self, session: &mut Session<'_>, row: &R) -> Result<bool> {
+        let key = self
+            .key_column
+            .and_then(|c| Key::from_ref(row.value(c).ok()?));
+        let before: Vec<usize> = if self.subqueries.is_empty() {
+            Vec::new()
+        } else {
+            self.loaded_at.iter().map(Vec::len).collect()
+        };
+        let obj = session.materialize(
+            &self.prepared.main,
+            row,
+            self.load,
+            self.segment,
+            self.prepared.repeats_children,
+            &mut self.loaded_at,
+            0,
+        )?;
+        self.rows.push((key, obj));
+        if self.subqueries.is_empty() {
+            return Ok(false);
+        }
+        if let Some(o) = obj {
+            self.main_keys.insert(session.object(o).key.clone());
+        }
+        let mut due = false;
+        for i in 0..self.subqueries.len() {
+            let slot = self.subqueries[i].slot;
+            let object = if slot == 0 {
+                obj
+            } else {
+                self.loaded_at
+                    .get(slot - 1)
+                    .filter(|at| at.len() > before.get(slot - 1).copied().unwrap_or(0))
+                    .and_then(|at| at.last().copied())
+            };
+            let Some(o) = object else {
+                continue;
+            };
+            let subquery = &mut self.subqueries[i];
+            if subquery.fetched.is_some() {
+                self.hand_over(session, i, o);
+            } else if !subquery.due
+                // SQLAlchemy's populator asks for the subquery's data when
+                // the attribute is not loaded, and (outside a lazy load)
+                // for an object already in the identity map whatever its
+                // state.
+                && (!session.is_loaded(o, subquery.rel)
+                    || (!self.lazy && session.object(o).created != self.load))
+            {
+                subquery.due = true;
+                due = true;
+            }
+        }
+        Ok(due)
+    }
+
+    /// Runs the subquery loads that are due, and hands their results to
+    /// the objects read so far.
+    fn fetch_due(
+        &mut self,
+        session: &mut Session<'_>,
+        slots: &[(NodeId, LoadOrigin)],
+    ) -> Result<()> {
+        for i in 0..self.subqueries.len() {
+            if !self.subqueries[i].due {
+                continue;
+            }
+            let (slot, node) = (self.subqueries[i].slot, self.subqueries[i].node);
+            self.subqueries[i].due = false;
+            let fetched = loader::subquery::fetch(session, node, self.segment, &slots[slot].1)?;
+            self.subqueries[i].fetched = Some((fetched, Default::default()));
+            let objects: Vec<ObjId> = if slot == 0 {
+                self.rows.iter().filter_map(|(_, o)| *o).collect()
+            } else {
+                self.loaded_at.get(slot - 1).cloned().unwrap_or_default()
+            };
+            for o in objects {
+                self.hand_over(session, i, o);
+            }
+        }
+        Ok(())
+    }
+
+    /// Gives an object its part of a subquery load's result the first time
+    /// the rows hold it there, as SQLAlchemy's populators do: always if the
+    /// statement created it there (`new`), otherwise only if the attribute
+    /// is not loaded (an object from the identity map, or one met first on
+    /// another path of the same rows: `existing`).
+    fn hand_over(&mut self, session: &mut Session<'_>, index: usize, object: ObjId) {
+        let subquery = &mut self.subqueries[index];
+        let Some((fetched, handed)) = subquery.fetched.as_mut() else {
+            return;
+        };
+        if !handed.insert(object) {
+            return;
+        }
+        let o = session.object(object);
+        let new_here = o.created == self.load && o.seen_at == subquery.parents;
+        if new_here || !session.is_loaded(object, subquery.rel) {
+            fetched.assign(session, subquery.node, &[object]);
+        }
     }
 }
 

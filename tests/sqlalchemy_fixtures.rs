@@ -137,7 +137,7 @@ fn every_fixture_matches_sqlalchemy() {
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
     paths.sort();
-    assert!(paths.len() >= 60, "fixtures missing: {}", paths.len());
+    assert!(paths.len() >= 552, "fixtures missing: {}", paths.len());
     let failures: Vec<String> = paths
         .iter()
         .filter_map(|p| {

@@ -2,69 +2,48 @@
 //! every parent as soon as the parents are loaded, touched or not. An
 //! eager N+1 (SQLAlchemy: "superseded in general by selectinload").
 //!
-//! The eager loads that its statements fire wait until the whole batch is
-//! done and then run once per path over all their parents, as SQLAlchemy
-//! queues them on the top-level load: all posts first, then one selectin
-//! for all their comments.
+//! It is a post-load: its statements serve the top-level statement, so the
+//! selectin and immediate loads they fire wait in that statement's queue
+//! and then run once per path over all their parents (all posts first,
+//! then one selectin for all their comments); see `Session::execute`.
 
-use super::select::lazy_load;
-use super::{Loader, Strategy, for_strategy};
+use super::select::{lazy_load, lazy_load_on, many_to_one_without_sql};
+use super::{Loader, Strategy};
+use crate::model::Direction;
 use crate::plan::NodeId;
-use crate::session::{Access, Deferred, LoadOrigin, ObjId, Session};
+use crate::session::{Access, ObjId, PostLoad, Related, Session};
 use anyhow::Result;
-use std::collections::VecDeque;
 
 pub struct ImmediateLoader;
 
 impl Loader for ImmediateLoader {
-    fn after_parents_loaded(
-        &self,
-        session: &mut Session<'_>,
-        node: NodeId,
-        parents: &[ObjId],
-        origin: &LoadOrigin,
-    ) -> Result<()> {
-        session.deferred = Some(VecDeque::from([Deferred {
-            node,
-            parents: parents.to_vec(),
-            origin: origin.clone(),
-        }]));
-        let result = drain(session);
-        session.deferred = None;
-        result
+    fn after_parents_loaded(&self, session: &mut Session<'_>, load: &PostLoad) -> Result<()> {
+        let rel = session.plan.node(load.node).rel.expect("relationship node");
+        let immediate = Strategy::Immediate;
+        for target in &load.targets {
+            // Even with `overwrite`: SQLAlchemy's lazy load returns at once
+            // for an attribute that is loaded (`ATTR_WAS_SET`).
+            if session.is_loaded(target.object, rel) {
+                continue;
+            }
+            if load.no_fetch {
+                // No-fetch flags: a many-to-one comes from the identity map
+                // or stays unloaded; a collection still loads.
+                match many_to_one_without_sql(session, target.object, load.node) {
+                    Some(found) => session.set_related(target.object, rel, Related::One(found)),
+                    None if session.model.rel(rel).direction == Direction::ManyToOne => {}
+                    None => {
+                        lazy_load_on(session, target.object, load.node, immediate, load.segment)?;
+                    }
+                }
+                continue;
+            }
+            lazy_load_on(session, target.object, load.node, immediate, load.segment)?;
+        }
+        Ok(())
     }
 
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         lazy_load(session, parent, node, Strategy::Immediate).map(Access::Loaded)
     }
-}
-
-/// Runs the queued loads in order; what they fire joins the queue.
-fn drain(session: &mut Session<'_>) -> Result<()> {
-    while let Some(next) = session.deferred.as_mut().and_then(VecDeque::pop_front) {
-        let rel = session.plan.node(next.node).rel.expect("relationship node");
-        let parents: Vec<ObjId> = next
-            .parents
-            .into_iter()
-            .filter(|p| !session.is_loaded(*p, rel))
-            .collect();
-        let Some(first) = parents.first() else {
-            continue;
-        };
-        let segment = session.object(*first).segment;
-        match session.plan.strategy_of(session.model, next.node, segment) {
-            Strategy::Immediate => {
-                for parent in parents {
-                    lazy_load(session, parent, next.node, Strategy::Immediate)?;
-                }
-            }
-            strategy => for_strategy(strategy).after_parents_loaded(
-                session,
-                next.node,
-                &parents,
-                &next.origin,
-            )?,
-        }
-    }
-    Ok(())
 }

@@ -19,20 +19,14 @@ pub mod subquery;
 pub mod write_only;
 
 use crate::plan::NodeId;
-use crate::session::{Access, LoadOrigin, ObjId, Session};
+use crate::session::{Access, ObjId, PostLoad, Session};
 use anyhow::Result;
 pub use strategy::Strategy;
 
 pub trait Loader: Sync {
-    /// Right after a statement loaded `parents` (whose `node` attribute is
-    /// not loaded yet). `origin` is the statement that loaded them.
-    fn after_parents_loaded(
-        &self,
-        _session: &mut Session<'_>,
-        _node: NodeId,
-        _parents: &[ObjId],
-        _origin: &LoadOrigin,
-    ) -> Result<()> {
+    /// After a statement loaded the targets of `load` (see
+    /// `Session::execute` for when).
+    fn after_parents_loaded(&self, _session: &mut Session<'_>, _load: &PostLoad) -> Result<()> {
         Ok(())
     }
 
@@ -56,11 +50,12 @@ pub fn for_strategy(strategy: Strategy) -> &'static dyn Loader {
     }
 }
 
-/// Strategies whose `after_parents_loaded` does something.
+/// Strategies whose `after_parents_loaded` does something. (`noload`
+/// acts earlier, as rows are read: `Session::first_sight`.)
 pub fn fires_after_load(strategy: Strategy) -> bool {
     matches!(
         strategy,
-        Strategy::Immediate | Strategy::Subquery | Strategy::Selectin | Strategy::NoLoad
+        Strategy::Immediate | Strategy::Subquery | Strategy::Selectin
     )
 }
 

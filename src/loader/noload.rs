@@ -4,7 +4,7 @@
 
 use super::Loader;
 use crate::plan::NodeId;
-use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
+use crate::session::{Access, ObjId, Related, Session};
 use anyhow::Result;
 
 pub struct NoLoader;
@@ -16,20 +16,9 @@ fn set_empty(session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Related 
     empty
 }
 
+/// Objects a statement loads at a `noload` path get their empty value as
+/// the rows are read (`Session::first_sight`); this covers the rest.
 impl Loader for NoLoader {
-    fn after_parents_loaded(
-        &self,
-        session: &mut Session<'_>,
-        node: NodeId,
-        parents: &[ObjId],
-        _origin: &LoadOrigin,
-    ) -> Result<()> {
-        for parent in parents {
-            set_empty(session, *parent, node);
-        }
-        Ok(())
-    }
-
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         Ok(Access::Loaded(set_empty(session, parent, node)))
     }

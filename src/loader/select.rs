@@ -90,26 +90,30 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
         &table,
         link.as_deref().map(|l| (l, l)),
     );
-    spec.joined = session.joined_tree(node, node);
+    spec.joined = session.joined_tree(node);
     if let Some(link) = &link
         && !spec.joined.is_empty()
     {
         // The joins attach to the target, which SQLAlchemy then lists
-        // last: `FROM post_tags, posts LEFT OUTER JOIN comments ...`.
-        spec.from = format!("{link}, {table}");
+        // last: `FROM post_tags, posts LEFT OUTER JOIN comments ...`; a
+        // subquery load re-states the statement without them.
+        spec.base_from = Some(std::mem::replace(
+            &mut spec.from,
+            format!("{link}, {table}"),
+        ));
     }
     spec
 }
 
 /// Runs a per-parent statement for one parent and returns what it found.
-/// Without loader options it starts a new segment: eager loaders below it
-/// see a fresh path, as after a lazy load in SQLAlchemy.
+/// `segment` is where the path of the eager loaders below it begins.
 pub fn run_per_parent(
     session: &mut Session<'_>,
     parent: ObjId,
     node: NodeId,
     strategy: Strategy,
     prepared: &Prepared,
+    segment: NodeId,
 ) -> Result<Related> {
     let rel_id = session.plan.node(node).rel.expect("relationship node");
     let collection = session.model.rel(rel_id).is_collection();
@@ -117,11 +121,6 @@ pub fn run_per_parent(
         return Ok(Related::empty(collection));
     };
     let origin = session.origin(node, strategy);
-    let segment = if session.plan.has_options() {
-        session.object(parent).segment
-    } else {
-        node
-    };
     let loaded = session.execute(prepared, vec![key.to_value()], origin, segment, None)?;
     let objects = loaded.objects();
     Ok(if collection {
@@ -131,12 +130,31 @@ pub fn run_per_parent(
     })
 }
 
-/// Loads the attribute for one parent and stores it.
+/// Loads the attribute for one parent and stores it. Without loader
+/// options it starts a new segment: eager loaders below it see a fresh
+/// path, as after a lazy load in SQLAlchemy (`Parent.rel`).
 pub fn lazy_load(
     session: &mut Session<'_>,
     parent: ObjId,
     node: NodeId,
     strategy: Strategy,
+) -> Result<Related> {
+    let segment = if session.plan.has_options() {
+        session.object(parent).segment
+    } else {
+        node
+    };
+    lazy_load_on(session, parent, node, strategy, segment)
+}
+
+/// `lazy_load` on a path that begins at `segment`: an `immediate` load
+/// runs its lazy loads on the path of the statement that fired it.
+pub fn lazy_load_on(
+    session: &mut Session<'_>,
+    parent: ObjId,
+    node: NodeId,
+    strategy: Strategy,
+    segment: NodeId,
 ) -> Result<Related> {
     let rel = session.plan.node(node).rel.expect("relationship node");
     let related = match many_to_one_without_sql(session, parent, node) {
@@ -147,7 +165,7 @@ pub fn lazy_load(
                 // the repeated names of a joined eager load below it.
                 per_parent_spec(s, node, LabelStyle::Plain)
             });
-            run_per_parent(session, parent, node, strategy, &prepared)?
+            run_per_parent(session, parent, node, strategy, &prepared, segment)?
         }
     };
     session.set_related(parent, rel, related.clone());

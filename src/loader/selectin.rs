@@ -12,55 +12,62 @@ use super::{Loader, Strategy, placeholders};
 use crate::db::Key;
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
-use crate::session::{Access, LoadOrigin, ObjId, QueryKind, Related, Session};
+use crate::session::{Access, ObjId, PostLoad, QueryKind, Related, Session};
 use anyhow::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct SelectinLoader;
 
 impl Loader for SelectinLoader {
-    fn after_parents_loaded(
-        &self,
-        session: &mut Session<'_>,
-        node: NodeId,
-        parents: &[ObjId],
-        _origin: &LoadOrigin,
-    ) -> Result<()> {
+    fn after_parents_loaded(&self, session: &mut Session<'_>, load: &PostLoad) -> Result<()> {
+        let node = load.node;
+        let segment = load.segment;
         let rel_id = session.plan.node(node).rel.expect("relationship node");
         let rel = session.model.rel(rel_id);
         let chunksize = rel.chunksize;
-        let segment = session.object(parents[0]).segment;
+        // SQLAlchemy asks for every target, but sets only those that are
+        // not loaded yet or that the statement before created.
+        let parents: Vec<ObjId> = load.targets.iter().map(|t| t.object).collect();
+        let to_set: HashSet<ObjId> = load.to_set(session).into_iter().collect();
         if rel.direction == Direction::ManyToOne {
-            return load_many_to_one(session, node, parents, segment, chunksize);
+            return load_many_to_one(session, node, &parents, &to_set, segment, chunksize);
         }
         // Parents whose key is NULL own nothing and are not asked for.
         let mut keyed = Vec::with_capacity(parents.len());
         for parent in parents {
-            match parent_key(session, *parent, node) {
-                Some(key) => keyed.push((*parent, key)),
-                None => session.set_related(*parent, rel_id, Related::Many(Vec::new())),
+            match parent_key(session, parent, node) {
+                Some(key) => keyed.push((parent, key)),
+                None if to_set.contains(&parent) => {
+                    session.set_related(parent, rel_id, Related::Many(Vec::new()))
+                }
+                None => {}
             }
         }
         for chunk in keyed.chunks(chunksize) {
             let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
-                collection_spec(s, node, segment, chunk.len())
+                collection_spec(s, node, chunk.len())
             });
             let params = chunk.iter().map(|(_, k)| k.to_value()).collect();
             let origin = session.origin(node, Strategy::Selectin);
             let loaded = session.execute(&prepared, params, origin, segment, None)?;
             let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
+            // A set, not `contains`: a parent with 100,000 children must not
+            // cost 100,000² comparisons.
+            let mut seen: HashSet<(Key, ObjId)> = HashSet::new();
             for (key, child) in loaded.rows {
                 if let (Some(key), Some(child)) = (key, child) {
-                    let children = by_key.entry(key).or_default();
+                    let children = by_key.entry(key.clone()).or_default();
                     // Joined loads below can repeat a child over rows.
-                    if children.last() != Some(&child) && !children.contains(&child) {
+                    if children.last() != Some(&child) && seen.insert((key, child)) {
                         children.push(child);
                     }
                 }
             }
             for (parent, key) in chunk {
                 let children = by_key.remove(key).unwrap_or_default();
-                session.set_related(*parent, rel_id, Related::Many(children));
+                if to_set.contains(parent) {
+                    session.set_related(*parent, rel_id, Related::Many(children));
+                }
             }
         }
         Ok(())
@@ -75,12 +82,7 @@ impl Loader for SelectinLoader {
 /// `SELECT posts.user_id, posts.id, ... FROM posts WHERE posts.user_id IN (...)`
 /// or, through a link table,
 /// `SELECT post_tags.post_id, tags.id, ... FROM post_tags JOIN tags ON ... WHERE post_tags.post_id IN (...)`.
-fn collection_spec(
-    session: &mut Session<'_>,
-    node: NodeId,
-    segment: NodeId,
-    n: usize,
-) -> SelectSpec {
+fn collection_spec(session: &mut Session<'_>, node: NodeId, n: usize) -> SelectSpec {
     let model = session.model;
     let rel = model.rel(session.plan.node(node).rel.expect("relationship node"));
     let target = model.entity(rel.target);
@@ -114,7 +116,7 @@ fn collection_spec(
     };
     spec.order_by = Order::from_terms(&rel.order_by, table, table, link);
     spec.lead = vec![key_column];
-    spec.joined = session.joined_tree(node, segment);
+    spec.joined = session.joined_tree(node);
     spec
 }
 
@@ -124,11 +126,14 @@ fn load_many_to_one(
     session: &mut Session<'_>,
     node: NodeId,
     parents: &[ObjId],
+    to_set: &HashSet<ObjId>,
     segment: NodeId,
     chunksize: usize,
 ) -> Result<()> {
     let rel_id = session.plan.node(node).rel.expect("relationship node");
-    let target = session.model.rel(rel_id).target;
+    let Join::Direct { target_col, .. } = session.model.rel(rel_id).join else {
+        unreachable!("many-to-one joins directly")
+    };
     // Distinct, in the order the parents were loaded.
     let mut seen = std::collections::HashSet::new();
     let keys: Vec<Key> = parents
@@ -136,14 +141,15 @@ fn load_many_to_one(
         .filter_map(|p| parent_key(session, *p, node))
         .filter(|k| seen.insert(k.clone()))
         .collect();
+    // What the rows held, by key: a target the rows lack (an inner join
+    // below dropped it) is None, as in SQLAlchemy, even if it is in the
+    // identity map.
+    let mut found: HashMap<Key, ObjId> = HashMap::new();
     for chunk in keys.chunks(chunksize) {
         let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
             let model = s.model;
             let rel = model.rel(rel_id);
             let entity = model.entity(rel.target);
-            let Join::Direct { target_col, .. } = rel.join else {
-                unreachable!("many-to-one joins directly")
-            };
             let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, &entity.table);
             spec.where_clause = Some(format!(
                 "{}.{} IN ({})",
@@ -152,16 +158,21 @@ fn load_many_to_one(
                 placeholders(chunk.len())
             ));
             spec.order_by = Order::from_terms(&rel.order_by, &entity.table, &entity.table, None);
-            spec.joined = s.joined_tree(node, segment);
+            spec.joined = s.joined_tree(node);
             spec
         });
         let params = chunk.iter().map(Key::to_value).collect();
         let origin = session.origin(node, Strategy::Selectin);
-        session.execute(&prepared, params, origin, segment, None)?;
+        let loaded = session.execute(&prepared, params, origin, segment, None)?;
+        for object in loaded.objects() {
+            if let Some(key) = Key::from_value(session.value(object, target_col)) {
+                found.insert(key, object);
+            }
+        }
     }
-    for parent in parents {
-        let found = parent_key(session, *parent, node).and_then(|k| session.lookup(target, &k));
-        session.set_related(*parent, rel_id, Related::One(found));
+    for parent in parents.iter().filter(|p| to_set.contains(p)) {
+        let target = parent_key(session, *parent, node).and_then(|k| found.get(&k).copied());
+        session.set_related(*parent, rel_id, Related::One(target));
     }
     Ok(())
 }

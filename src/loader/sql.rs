@@ -22,14 +22,23 @@ pub enum LabelStyle {
     TablenamePlusCol,
 }
 
-/// Builds a select list and hands out anonymous names, numbered per name
-/// from 1 the way SQLAlchemy's compiler does (`posts_1`, `id_1`, `anon_1`).
+/// Builds a select list and hands out anonymous names (`posts_1`, `id_1`,
+/// `anon_1`). As in SQLAlchemy, an anonymous name is only a placeholder
+/// until the statement is complete; [`SelectBuilder::finish`] then numbers
+/// them per name from 1 in the order they first appear in the text, as
+/// SQLAlchemy's compiler does. So the alias of a nested join whose columns
+/// come first in the select list is `users_1`, its parent's `users_2`.
 pub struct SelectBuilder {
     style: LabelStyle,
     columns: Vec<(String, String)>,
     rendered: Vec<String>,
-    counters: HashMap<String, u32>,
+    /// The name of each placeholder handed out, by index.
+    anonymous: Vec<String>,
 }
+
+/// Placeholder delimiters (control characters, not found in identifiers).
+const ANON_START: char = '\u{1}';
+const ANON_END: char = '\u{2}';
 
 impl SelectBuilder {
     pub fn new(style: LabelStyle) -> SelectBuilder {
@@ -37,20 +46,56 @@ impl SelectBuilder {
             style,
             columns: Vec::new(),
             rendered: Vec::new(),
-            counters: HashMap::new(),
+            anonymous: Vec::new(),
         }
     }
 
-    fn next_anon(&mut self, name: &str) -> u32 {
-        let counter = self.counters.entry(name.to_string()).or_insert(0);
-        *counter += 1;
-        *counter
+    /// A fresh anonymous name for `base` (numbered by [`Self::finish`]).
+    fn anon(&mut self, base: &str) -> String {
+        self.anonymous.push(base.to_string());
+        format!("{ANON_START}{}{ANON_END}", self.anonymous.len() - 1)
     }
 
     /// A fresh alias: `posts_1`, then `posts_2`.
     pub fn alias(&mut self, base: &str) -> String {
-        let n = self.next_anon(base);
-        format!("{base}_{n}")
+        self.anon(base)
+    }
+
+    /// Replaces the placeholders in `sql` by `name_N`, numbered per name in
+    /// the order of their first appearance.
+    pub fn finish(&self, sql: &str) -> String {
+        if self.anonymous.is_empty() {
+            return sql.to_string();
+        }
+        let mut numbers: Vec<Option<u32>> = vec![None; self.anonymous.len()];
+        let mut counters: HashMap<&str, u32> = HashMap::new();
+        let mut out = String::with_capacity(sql.len());
+        let mut rest = sql;
+        while let Some(start) = rest.find(ANON_START) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + ANON_START.len_utf8()..];
+            // Text typed into a dynamic query could hold the delimiter:
+            // anything that is not one of ours stays as it is.
+            let index = after.find(ANON_END).and_then(|end| {
+                let index: usize = after[..end].parse().ok()?;
+                (index < self.anonymous.len()).then_some((index, end))
+            });
+            let Some((index, end)) = index else {
+                out.push(ANON_START);
+                rest = after;
+                continue;
+            };
+            let base = self.anonymous[index].as_str();
+            let n = *numbers[index].get_or_insert_with(|| {
+                let counter = counters.entry(base).or_insert(0);
+                *counter += 1;
+                *counter
+            });
+            out.push_str(&format!("{base}_{n}"));
+            rest = &after[end + ANON_END.len_utf8()..];
+        }
+        out.push_str(rest);
+        out
     }
 
     /// Adds `qualifier.column` once; returns its result index.
@@ -67,8 +112,8 @@ impl SelectBuilder {
             LabelStyle::TablenamePlusCol => format!("{qualifier}.{column} AS {qualifier}_{column}"),
             LabelStyle::Disambiguate => {
                 if self.columns.iter().any(|(_, c)| c == column) {
-                    let n = self.next_anon(column);
-                    format!("{qualifier}.{column} AS {column}_{n}")
+                    let label = self.anon(column);
+                    format!("{qualifier}.{column} AS {label}")
                 } else {
                     format!("{qualifier}.{column}")
                 }
@@ -168,6 +213,8 @@ pub struct SelectSpec {
     /// The FROM clause without joined eager loads; `{main}` is where the
     /// entity's own table stands.
     pub from: String,
+    /// The FROM a `subquery` load re-states, where it differs from `from`.
+    pub base_from: Option<String>,
     /// The name the entity's columns are qualified with.
     pub qualifier: String,
     pub distinct: bool,
@@ -181,6 +228,10 @@ pub struct SelectSpec {
     /// Columns after the entity's own (subquery's parent key).
     pub trail: Vec<(String, String)>,
     pub joined: Vec<JoinedNode>,
+    /// A joined collection was considered, even if not joined: with a
+    /// LIMIT and some join, the statement is wrapped as `anon_1` (see
+    /// `Session::joined_tree`).
+    pub multi_row: bool,
 }
 
 pub struct Rendered {
@@ -202,6 +253,7 @@ impl SelectSpec {
             style,
             lead: Vec::new(),
             from: table.to_string(),
+            base_from: None,
             qualifier: table.to_string(),
             distinct: false,
             where_clause: None,
@@ -211,12 +263,17 @@ impl SelectSpec {
             limit: None,
             trail: Vec::new(),
             joined: Vec::new(),
+            multi_row: false,
         }
     }
 
     pub fn render(self, model: &Model, builder: &mut SelectBuilder) -> Rendered {
         let entity = model.entity(self.entity);
-        let wrap = self.limit.is_some() && self.joined.iter().any(|j| j.has_collection(model));
+        // SQLAlchemy wraps when it added a join and counted a collection
+        // (`_should_nest_selectable`).
+        let wrap = self.limit.is_some()
+            && !self.joined.is_empty()
+            && (self.multi_row || self.joined.iter().any(|j| j.has_collection(model)));
         // A collection joined below a many-to-one belongs to an object
         // that recurs in the rows of different parents (`manager.posts`).
         let repeats_children = self
@@ -281,8 +338,10 @@ impl SelectSpec {
         let mut joined_slots = Vec::new();
         let mut join_order = Vec::new();
         for j in &self.joined {
-            let (slot, fragment) = render_join(model, builder, &qualifier, j, &mut join_order);
-            from.push_str(&fragment);
+            let (slot, chain, tail) =
+                render_join(model, builder, &qualifier, j, false, &mut join_order);
+            from.push_str(&chain);
+            from.push_str(&tail);
             joined_slots.push((j.rel, slot));
         }
         order.extend(join_order);
@@ -304,7 +363,7 @@ impl SelectSpec {
         }
         sql.push_str(&tail);
         Rendered {
-            sql,
+            sql: builder.finish(&sql),
             params,
             main: Slot {
                 entity: self.entity,
@@ -349,13 +408,22 @@ pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -
 /// Renders one joined eager load (and its own joined children): its
 /// columns go into `builder` after its children's, as SQLAlchemy orders
 /// them; its ORDER BY terms go into `order` before its children's.
+///
+/// Returns its join (with the inner joins spliced into it) and the joins
+/// that follow at the top level. SQLAlchemy splices an inner join below an
+/// outer one into the outer join's group, so that it cannot drop the outer
+/// rows (`LEFT OUTER JOIN (posts JOIN comments ...) ON ...`), and so are
+/// inner joins below a spliced one (`in_group`); every other join is added
+/// to the top level in the order loaders run, outer joins below a spliced
+/// one included (`... ON ... LEFT OUTER JOIN users AS users_1 ...`).
 fn render_join(
     model: &Model,
     builder: &mut SelectBuilder,
     parent: &str,
     node: &JoinedNode,
+    in_group: bool,
     order: &mut Vec<Order>,
-) -> (Slot, String) {
+) -> (Slot, String, String) {
     let rel = model.rel(node.rel);
     let target = model.entity(rel.target);
     let alias = builder.alias(&target.table);
@@ -370,18 +438,21 @@ fn render_join(
         link.as_ref().map(|(t, a)| (t.as_str(), a.as_str())),
     ));
 
+    // Spliced into this join's own group (an outer join), or right after
+    // this join in the group it is spliced into; then the top level.
     let mut nested = String::new();
-    let mut trailing = String::new();
+    let mut after = String::new();
+    let mut tail = String::new();
     let mut child_slots = Vec::new();
     for child in &node.children {
-        let (slot, fragment) = render_join(model, builder, &alias, child, order);
-        // An inner join below an outer one nests inside it, so that it
-        // cannot drop the outer rows: `LEFT OUTER JOIN (posts JOIN comments ...)`.
-        if child.inner && !node.inner {
-            nested.push_str(&fragment);
-        } else {
-            trailing.push_str(&fragment);
+        let spliced = child.inner && (!node.inner || in_group);
+        let (slot, chain, child_tail) = render_join(model, builder, &alias, child, spliced, order);
+        match (spliced, node.inner) {
+            (true, false) => nested.push_str(&chain),
+            (true, true) => after.push_str(&chain),
+            (false, _) => tail.push_str(&chain),
         }
+        tail.push_str(&child_tail);
         child_slots.push((child.rel, slot));
     }
     let columns: Vec<usize> = target
@@ -390,9 +461,9 @@ fn render_join(
         .map(|c| builder.column(&alias, c))
         .collect();
 
-    let mut target_expr = format!("{} AS {alias}{nested}", target.table);
-    if !nested.is_empty() {
-        target_expr = format!("({target_expr})");
+    let mut target_expr = format!("{} AS {alias}", target.table);
+    if !nested.is_empty() && matches!(rel.join, Join::Direct { .. }) {
+        target_expr = format!("({target_expr}{nested})");
     }
     let kind = if node.inner {
         "JOIN"
@@ -427,8 +498,12 @@ fn render_join(
                     " JOIN {link_table} AS {link_alias} ON {parent_on} JOIN {target_expr} ON {target_on}"
                 )
             } else {
+                // The outer join of a many-to-many is already a group; inner
+                // joins below it go inside that group, flat:
+                // `LEFT OUTER JOIN (post_tags AS post_tags_1 JOIN tags AS tags_1
+                // ON ... JOIN post_tags AS post_tags_2 ...) ON ...`.
                 format!(
-                    " LEFT OUTER JOIN ({link_table} AS {link_alias} JOIN {target_expr} ON {target_on}) ON {parent_on}"
+                    " LEFT OUTER JOIN ({link_table} AS {link_alias} JOIN {target_expr} ON {target_on}{nested}) ON {parent_on}"
                 )
             }
         }
@@ -440,5 +515,35 @@ fn render_join(
         columns,
         joined: child_slots,
     };
-    (slot, format!("{fragment}{trailing}"))
+    (slot, format!("{fragment}{after}"), tail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anonymous_names_are_numbered_in_order_of_appearance() {
+        let mut builder = SelectBuilder::new(LabelStyle::Plain);
+        let outer = builder.alias("users");
+        let inner = builder.alias("users");
+        let posts = builder.alias("posts");
+        // The inner alias shows first (its columns lead the select list).
+        let sql = format!("SELECT {inner}.id, {posts}.id FROM {outer} JOIN {inner} JOIN {posts}");
+        assert_eq!(
+            builder.finish(&sql),
+            "SELECT users_1.id, posts_1.id FROM users_2 JOIN users_1 JOIN posts_1"
+        );
+    }
+
+    #[test]
+    fn typed_delimiters_are_left_alone() {
+        let mut builder = SelectBuilder::new(LabelStyle::Plain);
+        let alias = builder.alias("posts");
+        let sql = format!("SELECT {alias}.id WHERE x = '\u{1}9\u{2}' OR y = '\u{1}'");
+        assert_eq!(
+            builder.finish(&sql),
+            "SELECT posts_1.id WHERE x = '\u{1}9\u{2}' OR y = '\u{1}'"
+        );
+    }
 }

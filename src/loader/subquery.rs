@@ -1,5 +1,5 @@
-//! `lazy="subquery"` (legacy): right after the parents load, the statement
-//! that loaded them is re-run as a subquery (`anon_1`, keeping its LIMIT)
+//! `lazy="subquery"` (legacy): as soon as the first parent is read, the
+//! statement that loaded them is re-run as a subquery (`anon_1`, keeping its LIMIT)
 //! and joined to the children:
 //!
 //! `SELECT posts.id AS posts_id, ..., anon_1.users_id AS anon_1_users_id
@@ -17,42 +17,72 @@ use crate::model::{Direction, Join, Model, RelId};
 use crate::plan::NodeId;
 use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
 use anyhow::Result;
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 pub struct SubqueryLoader;
 
+/// The subquery load runs while its parents' statement turns rows into
+/// objects (`Session::execute` calls [`fetch`] and [`Fetched::assign`]);
+/// touched without having been loaded, the attribute loads lazily.
 impl Loader for SubqueryLoader {
-    fn after_parents_loaded(
-        &self,
-        session: &mut Session<'_>,
-        node: NodeId,
-        parents: &[ObjId],
-        origin: &LoadOrigin,
-    ) -> Result<()> {
-        let rel_id = session.plan.node(node).rel.expect("relationship node");
-        let segment = session.object(parents[0]).segment;
-        let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol);
-        let spec = statement(session, node, segment, origin, rel_id, &mut builder);
-        let params = spec.params.clone();
-        let prepared = session.render_with(spec, &mut builder);
-        let mut child_origin = origin.clone();
-        child_origin.hops.push(rel_id);
-        let log_origin = session.origin(node, Strategy::Subquery);
-        let loaded = session.execute(&prepared, params, log_origin, segment, Some(child_origin))?;
+    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
+        lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
+    }
+}
 
-        let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
-        for (key, child) in loaded.rows {
-            if let (Some(key), Some(child)) = (key, child) {
-                let children = by_key.entry(key).or_default();
-                if !children.contains(&child) {
-                    children.push(child);
-                }
+/// What a subquery load fetched: the children of each parent key.
+pub struct Fetched {
+    by_key: HashMap<Key, Vec<ObjId>>,
+}
+
+/// Runs the subquery load of the relationship at `node` for the objects
+/// that `origin` loaded.
+pub fn fetch(
+    session: &mut Session<'_>,
+    node: NodeId,
+    segment: NodeId,
+    origin: &LoadOrigin,
+) -> Result<Fetched> {
+    let rel_id = session.plan.node(node).rel.expect("relationship node");
+    // Where SQLAlchemy puts the loaded objects: on the path from the base
+    // statement's entity, started afresh unless that statement is the root
+    // query (see `LoadPlan::restart`). Their own eager loads follow it.
+    let mut at = session.plan.restart(origin.node);
+    for hop in origin.hops.iter().chain([&rel_id]) {
+        at = session.plan.child_or_insert(session.model, at, *hop);
+    }
+    let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol);
+    let spec = statement(session, at, origin, rel_id, &mut builder);
+    let params = spec.params.clone();
+    let prepared = session.render_with(spec, &mut builder);
+    let mut child_origin = origin.clone();
+    child_origin.hops.push(rel_id);
+    let log_origin = session.origin(node, Strategy::Subquery);
+    let loaded = session.execute(&prepared, params, log_origin, segment, Some(child_origin))?;
+
+    let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
+    // A set, not `contains`: a parent with 100,000 children must not
+    // cost 100,000² comparisons.
+    let mut seen: HashSet<(Key, ObjId)> = HashSet::new();
+    for (key, child) in loaded.rows {
+        if let (Some(key), Some(child)) = (key, child) {
+            let children = by_key.entry(key.clone()).or_default();
+            if children.last() != Some(&child) && seen.insert((key, child)) {
+                children.push(child);
             }
         }
+    }
+    Ok(Fetched { by_key })
+}
+
+impl Fetched {
+    /// Sets the relationship at `node` of `parents` from what was fetched.
+    pub fn assign(&self, session: &mut Session<'_>, node: NodeId, parents: &[ObjId]) {
+        let rel_id = session.plan.node(node).rel.expect("relationship node");
         let collection = session.model.rel(rel_id).is_collection();
         for parent in parents {
             let children = parent_key(session, *parent, node)
-                .and_then(|k| by_key.get(&k).cloned())
+                .and_then(|k| self.by_key.get(&k).cloned())
                 .unwrap_or_default();
             let related = if collection {
                 Related::Many(children)
@@ -61,11 +91,6 @@ impl Loader for SubqueryLoader {
             };
             session.set_related(*parent, rel_id, related);
         }
-        Ok(())
-    }
-
-    fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
-        lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
     }
 }
 
@@ -81,7 +106,6 @@ fn parent_column(model: &Model, rel: RelId) -> &str {
 fn statement(
     session: &mut Session<'_>,
     node: NodeId,
-    segment: NodeId,
     origin: &LoadOrigin,
     rel_id: RelId,
     builder: &mut SelectBuilder,
@@ -206,6 +230,6 @@ fn statement(
     spec.params = params;
     spec.order_by = Order::from_terms(&rel.order_by, &target.table, &target.table, None);
     spec.trail = vec![trail];
-    spec.joined = session.joined_tree(node, segment);
+    spec.joined = session.joined_tree(node);
     spec
 }

@@ -23,8 +23,8 @@ impl Loader for WriteOnlyLoader {
 
 /// `session.scalars(user.posts.select())`: runs every time, caches nothing.
 pub fn select(session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Vec<ObjId>> {
-    let prepared = session.prepare(QueryKind::Lazy, node, node, |s| {
+    let prepared = session.prepare(QueryKind::WriteOnly, node, node, |s| {
         per_parent_spec(s, node, LabelStyle::Disambiguate)
     });
-    Ok(run_per_parent(session, parent, node, Strategy::WriteOnly, &prepared)?.objects())
+    Ok(run_per_parent(session, parent, node, Strategy::WriteOnly, &prepared, node)?.objects())
 }
