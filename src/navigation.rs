@@ -4,7 +4,7 @@
 //! `trace`, `compare` and the explorer's replay all run one.
 
 use crate::db::value::value_to_json;
-use crate::db::{Key, QueryLog, TracedConnection};
+use crate::db::{Key, QueryLog, Step, TracedConnection};
 use crate::loader::Strategy;
 use crate::model::{EntityId, Model};
 use crate::plan::{LoadPlan, NodeId};
@@ -12,6 +12,7 @@ use crate::session::{Access, ObjId, Related, RootQuery, Session};
 use anyhow::{Result, bail};
 use rusqlite::types::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 
 #[derive(Clone, Debug)]
 pub struct Navigation {
@@ -52,10 +53,10 @@ impl Navigation {
 /// An object as the navigation saw it, with the relationships it touched.
 #[derive(Clone, Debug, PartialEq)]
 pub struct GraphNode {
-    pub entity: String,
+    pub entity: Arc<str>,
     pub pk: Key,
     pub label: Option<Value>,
-    pub relations: Vec<(String, GraphRelated)>,
+    pub relations: Vec<(Arc<str>, GraphRelated)>,
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -85,6 +86,9 @@ pub struct Outcome {
 
 struct Walker<'s, 'a> {
     session: &'s mut Session<'a>,
+    /// Names shared by every graph node, not copied into each.
+    entity_names: Vec<Arc<str>>,
+    rel_names: Vec<Arc<str>>,
     expanded: HashSet<NodeId>,
     errors: Vec<AccessError>,
 }
@@ -140,6 +144,16 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
         ..RootQuery::default()
     })?;
     let mut walker = Walker {
+        entity_names: model
+            .entities
+            .iter()
+            .map(|e| e.name.as_str().into())
+            .collect(),
+        rel_names: model
+            .relationships
+            .iter()
+            .map(|r| r.name.as_str().into())
+            .collect(),
         session: &mut session,
         expanded,
         errors: Vec::new(),
@@ -162,10 +176,9 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
 
 impl Walker<'_, '_> {
     fn visit(&mut self, object: ObjId, node: NodeId) -> Result<GraphNode> {
-        let model = self.session.model;
         let o = self.session.object(object);
         let mut graph = GraphNode {
-            entity: model.entity(o.entity).name.clone(),
+            entity: self.entity_names[o.entity.0].clone(),
             pk: o.key.clone(),
             label: self.session.label(object).cloned(),
             relations: Vec::new(),
@@ -186,19 +199,12 @@ impl Walker<'_, '_> {
                 .node(child)
                 .rel
                 .expect("relationship node");
-            let path = self.session.plan.node(child).path.clone();
             let strategy = self.session.strategy_for(object, rel);
-            self.session.conn.begin_step(format!(
-                "{} of {} {} {}",
-                model.rel(rel).name,
-                graph.entity,
-                graph.pk,
-                graph
-                    .label
-                    .as_ref()
-                    .map(crate::db::value::value_to_text)
-                    .unwrap_or_default()
-            ));
+            self.session.conn.begin_step(Step::Touch {
+                relationship: self.rel_names[rel.0].clone(),
+                entity: graph.entity.clone(),
+                pk: graph.pk.clone(),
+            });
             let related = if strategy == Strategy::WriteOnly {
                 // What `trace` does for write-only: the explicit select().
                 Related::Many(self.session.select_write_only(object, rel)?)
@@ -207,7 +213,7 @@ impl Walker<'_, '_> {
                     Access::Loaded(related) => related,
                     Access::Refused(message) => {
                         self.errors.push(AccessError {
-                            path,
+                            path: self.session.plan.node(child).path.clone(),
                             parent_pk: graph.pk.clone(),
                             message,
                         });
@@ -227,7 +233,7 @@ impl Walker<'_, '_> {
                     None => None,
                 }),
             };
-            graph.relations.push((model.rel(rel).name.clone(), value));
+            graph.relations.push((self.rel_names[rel.0].clone(), value));
         }
         Ok(graph)
     }
@@ -236,7 +242,7 @@ impl Walker<'_, '_> {
 impl GraphNode {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();
-        map.insert("entity".into(), self.entity.clone().into());
+        map.insert("entity".into(), self.entity.as_ref().into());
         map.insert("pk".into(), self.pk.to_json());
         map.insert(
             "label".into(),
@@ -253,7 +259,7 @@ impl GraphNode {
                     .as_ref()
                     .map_or(serde_json::Value::Null, |n| n.to_json()),
             };
-            map.insert(name.clone(), value);
+            map.insert(name.to_string(), value);
         }
         serde_json::Value::Object(map)
     }

@@ -342,7 +342,7 @@ fn noload_gives_empty_collections() {
         assert!(outcome.graph.len() >= 5);
         for n in &outcome.graph {
             assert_eq!(n.relations.len(), 1);
-            assert_eq!(n.relations[0].0, "posts");
+            assert_eq!(&*n.relations[0].0, "posts");
             assert_eq!(n.relations[0].1, GraphRelated::Many(Vec::new()));
         }
     }
@@ -433,7 +433,7 @@ fn many_to_one_from_the_identity_map_needs_no_sql() {
             let (name, GraphRelated::One(Some(back))) = &post.relations[0] else {
                 panic!("post.user should be loaded: {post:?}")
             };
-            assert_eq!(name, "user");
+            assert_eq!(&**name, "user");
             assert_eq!(back.pk, user.pk);
         }
     }
@@ -823,7 +823,7 @@ fn lazy_load_of_an_empty_collection_with_a_joined_load_below() {
             .expect("user 3");
         assert_eq!(
             empty.relations,
-            vec![("posts".to_string(), GraphRelated::Many(Vec::new()))]
+            vec![("posts".into(), GraphRelated::Many(Vec::new()))]
         );
     }
 }

@@ -261,7 +261,7 @@ fn text_and_blob_keys_work_and_composite_keys_are_refused_by_name() {
         let uses = &abc
             .relations
             .iter()
-            .find(|(n, _)| n == "code_uses")
+            .find(|(n, _)| &**n == "code_uses")
             .unwrap()
             .1;
         match uses {

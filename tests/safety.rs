@@ -404,10 +404,22 @@ fn a_wal_database_is_read_with_its_wal_file_and_left_as_it_was() {
     assert!(fs::metadata(&wal).unwrap().len() > 0);
     let before = snapshot(dir.path());
 
-    let out = loadscope(&["trace", "--db", s(&db), "--expand", "posts"]);
+    let out = loadscope(&[
+        "trace",
+        "--db",
+        s(&db),
+        "--expand",
+        "posts",
+        "--format",
+        "json",
+    ]);
     assert!(out.status.success(), "{}", stderr(&out));
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("Walter Wal"), "the -wal file was not read");
+    assert!(
+        text.contains("Only in the WAL"),
+        "the -wal file was not read"
+    );
     let out = loadscope(&["compare", "--db", s(&db), "--model", BLOG, "--limit", "5"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert_unchanged(&before, &snapshot(dir.path()));

@@ -106,7 +106,10 @@ fn expanding_johns_posts_under_select_adds_one_statement() {
     assert_eq!(&*last.origin.loader, "User.posts");
     assert_eq!(last.origin.strategy, Some(Strategy::Select));
     assert!(last.sql.contains("WHERE ? = posts.user_id"));
-    assert_eq!(log.step_of(last), Some("expand posts of User 1 John"));
+    assert_eq!(
+        log.step_of(last).as_deref(),
+        Some("expand posts of User 1 John")
+    );
     drop(log);
     let text = screen(&app);
     assert!(text.contains("posts (2)"), "{text}");

@@ -120,7 +120,7 @@ pub fn to_text(outcome: &Outcome) -> String {
             s.seq,
             s.rows,
             format_duration(s.duration),
-            outcome.log.step_of(s).unwrap_or(""),
+            outcome.log.step_of(s).unwrap_or_default(),
             repeat_note(*repeat)
         ));
         out.push_str(&format!("     {}\n", s.sql));
@@ -187,7 +187,11 @@ pub fn to_markdown(outcome: &Outcome) -> String {
                 .map_or("root".to_string(), |st| st.to_string()),
             s.rows,
             format_duration(s.duration),
-            outcome.log.step_of(s).unwrap_or("").replace('|', "\\|")
+            outcome
+                .log
+                .step_of(s)
+                .unwrap_or_default()
+                .replace('|', "\\|")
         ));
     }
     out.push_str("\n| loader | strategy | statements | rows | N+1 |\n|---|---|---|---|---|\n");

@@ -45,11 +45,51 @@ pub struct Statement {
     pub distinct: Option<usize>,
 }
 
+/// What the user (or a navigation) did that caused statements.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Step {
+    /// Said in words: "expand posts of User 1 John".
+    Text(String),
+    /// A navigation touching a relationship: "posts of User 1". Kept as
+    /// parts so that touching ten thousand loaded collections costs no
+    /// formatting.
+    Touch {
+        relationship: Arc<str>,
+        entity: Arc<str>,
+        pk: crate::db::Key,
+    },
+}
+
+impl std::fmt::Display for Step {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Step::Text(text) => f.write_str(text),
+            Step::Touch {
+                relationship,
+                entity,
+                pk,
+            } => write!(f, "{relationship} of {entity} {pk}"),
+        }
+    }
+}
+
+impl From<String> for Step {
+    fn from(text: String) -> Step {
+        Step::Text(text)
+    }
+}
+
+impl From<&str> for Step {
+    fn from(text: &str) -> Step {
+        Step::Text(text.to_string())
+    }
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct QueryLog {
     pub statements: Vec<Statement>,
-    /// Human descriptions of navigation steps ("expand posts of John").
-    pub steps: Vec<String>,
+    /// The steps that caused statements, in order.
+    pub steps: Vec<Step>,
     pub section: usize,
 }
 
@@ -62,10 +102,11 @@ impl QueryLog {
         self.statements.iter().map(|s| s.duration).sum()
     }
 
-    pub fn step_of(&self, statement: &Statement) -> Option<&str> {
+    /// The step that caused a statement, in words.
+    pub fn step_of(&self, statement: &Statement) -> Option<String> {
         statement
             .step
             .and_then(|i| self.steps.get(i))
-            .map(String::as_str)
+            .map(Step::to_string)
     }
 }

@@ -1,7 +1,7 @@
 //! The traced connection: the only way SQL reaches SQLite. Every statement is
 //! timed with `Instant` and recorded with the loader that issued it.
 
-use super::log::{Origin, QueryLog, Statement};
+use super::log::{Origin, QueryLog, Statement, Step};
 use anyhow::{Context, Result};
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 use std::cell::{Cell, RefCell};
@@ -12,6 +12,8 @@ pub struct TracedConnection {
     conn: Connection,
     log: RefCell<QueryLog>,
     step: Cell<Option<usize>>,
+    /// The step begun but not yet in the log (it has caused no statement).
+    pending: RefCell<Option<Step>>,
 }
 
 impl TracedConnection {
@@ -22,6 +24,7 @@ impl TracedConnection {
             conn,
             log: RefCell::new(QueryLog::default()),
             step: Cell::new(None),
+            pending: RefCell::new(None),
         }
     }
 
@@ -49,6 +52,11 @@ impl TracedConnection {
         }
         let duration = started.elapsed();
         let mut log = self.log.borrow_mut();
+        // A step enters the log with its first statement.
+        if let Some(step) = self.pending.borrow_mut().take() {
+            log.steps.push(step);
+            self.step.set(Some(log.steps.len() - 1));
+        }
         let seq = log.statements.len() + 1;
         let section = log.section;
         log.statements.push(Statement {
@@ -72,11 +80,11 @@ impl TracedConnection {
         }
     }
 
-    /// Starts a navigation step: statements from now on are attributed to it.
-    pub fn begin_step(&self, description: impl Into<String>) {
-        let mut log = self.log.borrow_mut();
-        log.steps.push(description.into());
-        self.step.set(Some(log.steps.len() - 1));
+    /// Starts a navigation step: statements from now on are attributed to
+    /// it. A step that causes no statement never enters the log.
+    pub fn begin_step(&self, step: impl Into<Step>) {
+        *self.pending.borrow_mut() = Some(step.into());
+        self.step.set(None);
     }
 
     /// Starts a new log section, as a session reset does.
@@ -91,6 +99,7 @@ impl TracedConnection {
     /// Hands over the log and starts an empty one.
     pub fn take_log(&self) -> QueryLog {
         self.step.set(None);
+        self.pending.take();
         self.log.take()
     }
 

@@ -88,7 +88,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     for (i, s) in log.statements.iter().enumerate() {
         let step = log.step_of(s);
         if previous_section.is_some_and(|p| p != s.section) {
-            let text = format!("── {} ──", step.unwrap_or("new session"));
+            let text = format!("── {} ──", step.as_deref().unwrap_or("new session"));
             lines.push((
                 None,
                 Line::from(Span::styled(fit(&text, width), theme.separator)),
