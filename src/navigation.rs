@@ -91,10 +91,31 @@ struct Walker<'s, 'a> {
     rel_names: Vec<Arc<str>>,
     expanded: HashSet<NodeId>,
     errors: Vec<AccessError>,
+    /// Build the object graph (a report) while walking, or only walk.
+    graph: bool,
 }
 
 /// Runs a navigation in a fresh session and returns what happened.
 pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<Outcome> {
+    run_walk(model, conn, nav, true)
+}
+
+/// The same navigation without building the object graph: what the
+/// engine itself costs (the engine benchmark measures this).
+pub fn run_without_graph(
+    model: &Model,
+    conn: &TracedConnection,
+    nav: &Navigation,
+) -> Result<Outcome> {
+    run_walk(model, conn, nav, false)
+}
+
+fn run_walk(
+    model: &Model,
+    conn: &TracedConnection,
+    nav: &Navigation,
+    build_graph: bool,
+) -> Result<Outcome> {
     let mut plan = LoadPlan::new(nav.root);
     let mut expanded = HashSet::new();
     for path in &nav.expand {
@@ -157,10 +178,11 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
         session: &mut session,
         expanded,
         errors: Vec::new(),
+        graph: build_graph,
     };
-    let mut graph = Vec::with_capacity(roots.len());
+    let mut graph = Vec::with_capacity(if build_graph { roots.len() } else { 0 });
     for root in roots {
-        graph.push(walker.visit(root, NodeId::ROOT)?);
+        graph.extend(walker.visit(root, NodeId::ROOT)?);
     }
     let errors = walker.errors;
     drop(session);
@@ -175,14 +197,13 @@ pub fn run(model: &Model, conn: &TracedConnection, nav: &Navigation) -> Result<O
 }
 
 impl Walker<'_, '_> {
-    fn visit(&mut self, object: ObjId, node: NodeId) -> Result<GraphNode> {
+    /// Touches the expanded relationships below `object`; returns its
+    /// graph node when the walk builds the graph.
+    fn visit(&mut self, object: ObjId, node: NodeId) -> Result<Option<GraphNode>> {
         let o = self.session.object(object);
-        let mut graph = GraphNode {
-            entity: self.entity_names[o.entity.0].clone(),
-            pk: o.key.clone(),
-            label: self.session.label(object).cloned(),
-            relations: Vec::new(),
-        };
+        let entity = self.entity_names[o.entity.0].clone();
+        let pk = o.key.clone();
+        let mut relations = Vec::new();
         let children: Vec<NodeId> = self
             .session
             .plan
@@ -202,8 +223,8 @@ impl Walker<'_, '_> {
             let strategy = self.session.strategy_for(object, rel);
             self.session.conn.begin_step(Step::Touch {
                 relationship: self.rel_names[rel.0].clone(),
-                entity: graph.entity.clone(),
-                pk: graph.pk.clone(),
+                entity: entity.clone(),
+                pk: pk.clone(),
             });
             let related = if strategy == Strategy::WriteOnly {
                 // What `trace` does for write-only: the explicit select().
@@ -214,7 +235,7 @@ impl Walker<'_, '_> {
                     Access::Refused(message) => {
                         self.errors.push(AccessError {
                             path: self.session.plan.node(child).path.clone(),
-                            parent_pk: graph.pk.clone(),
+                            parent_pk: pk.clone(),
                             message,
                         });
                         continue;
@@ -222,20 +243,28 @@ impl Walker<'_, '_> {
                 }
             };
             let value = match related {
-                Related::Many(items) => GraphRelated::Many(
-                    items
-                        .into_iter()
-                        .map(|c| self.visit(c, child))
-                        .collect::<Result<_>>()?,
-                ),
+                Related::Many(items) => {
+                    let mut nodes = Vec::with_capacity(if self.graph { items.len() } else { 0 });
+                    for item in items {
+                        nodes.extend(self.visit(item, child)?);
+                    }
+                    GraphRelated::Many(nodes)
+                }
                 Related::One(item) => GraphRelated::One(match item {
-                    Some(c) => Some(Box::new(self.visit(c, child)?)),
+                    Some(c) => self.visit(c, child)?.map(Box::new),
                     None => None,
                 }),
             };
-            graph.relations.push((self.rel_names[rel.0].clone(), value));
+            if self.graph {
+                relations.push((self.rel_names[rel.0].clone(), value));
+            }
         }
-        Ok(graph)
+        Ok(self.graph.then(|| GraphNode {
+            entity,
+            pk,
+            label: self.session.label(object).cloned(),
+            relations,
+        }))
     }
 }
 

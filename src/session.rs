@@ -11,6 +11,7 @@ use crate::model::{EntityId, Model, RelId};
 use crate::plan::{JoinedBelow, LoadPlan, NodeId};
 use anyhow::Result;
 use rusqlite::types::{Value, ValueRef};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::collections::HashMap;
 use std::rc::Rc;
 use std::sync::Arc;
@@ -60,7 +61,11 @@ enum RelState {
 pub struct Object {
     pub entity: EntityId,
     pub key: Key,
-    pub values: Box<[Value]>,
+    /// Where its column values start in the session's value store (as
+    /// many as the entity has columns).
+    values_at: u32,
+    /// Empty until a relationship of it is first set: most objects of a
+    /// large load never have one.
     rels: Box<[RelState]>,
     /// The plan node it was first loaded at (SQLAlchemy's load path).
     pub node: NodeId,
@@ -200,18 +205,31 @@ pub struct Prepared {
     pub lazy: bool,
     /// The statement as a `subquery` loader below it re-states it.
     pub base: Rc<QueryBase>,
+    /// The eager loads of its objects, worked out on its first run for a
+    /// segment (a cached statement runs thousands of times).
+    pub eager: std::cell::RefCell<Option<(NodeId, Rc<[Eager]>)>>,
 }
+
+/// An eager load of the objects of one slot of a statement: slot index,
+/// relationship, plan node, strategy.
+pub type Eager = (usize, RelId, NodeId, Strategy);
 
 /// What a statement loaded: the main entity's object (if the row had one)
 /// and the key in its lead or trail column, per row.
 pub struct Loaded {
     pub rows: Vec<(Option<Key>, Option<ObjId>)>,
+    /// Each row holds a different object (no join and no key column can
+    /// repeat one), so no set is needed to drop repeats.
+    pub unique: bool,
 }
 
 impl Loaded {
     /// Distinct objects in the order they first appeared.
     pub fn objects(&self) -> Vec<ObjId> {
-        let mut seen = std::collections::HashSet::new();
+        if self.unique {
+            return self.rows.iter().filter_map(|(_, o)| *o).collect();
+        }
+        let mut seen = FxHashSet::default();
         self.rows
             .iter()
             .filter_map(|(_, o)| *o)
@@ -252,7 +270,10 @@ pub struct Session<'a> {
     pub conn: &'a TracedConnection,
     pub plan: LoadPlan,
     objects: Vec<Object>,
-    identity: Vec<HashMap<Key, ObjId>>,
+    identity: Vec<FxHashMap<Key, ObjId>>,
+    /// The column values of every object, one after the other.
+    values: Vec<Value>,
+    origins: FxHashMap<(NodeId, Strategy), Origin>,
     load_seq: u32,
     prepared: HashMap<(QueryKind, NodeId, NodeId), Rc<Prepared>>,
     /// The loaders that act on an object the first time a statement meets
@@ -270,7 +291,9 @@ impl<'a> Session<'a> {
             conn,
             plan,
             objects: Vec::new(),
-            identity: vec![HashMap::new(); model.entities.len()],
+            identity: vec![FxHashMap::default(); model.entities.len()],
+            origins: FxHashMap::default(),
+            values: Vec::new(),
             load_seq: 0,
             prepared: HashMap::new(),
             first_sight_loaders: HashMap::new(),
@@ -290,13 +313,20 @@ impl<'a> Session<'a> {
     pub fn label(&self, id: ObjId) -> Option<&Value> {
         let object = self.object(id);
         let entity = self.model.entity(object.entity);
-        entity.label.map(|i| &object.values[i])
+        entity
+            .label
+            .map(|i| &self.values[object.values_at as usize + i])
     }
 
     /// The loaded value of a relationship, if it is loaded.
     pub fn related(&self, id: ObjId, rel: RelId) -> Option<&Related> {
         let slot = self.model.rel(rel).slot;
-        match &self.object(id).rels[slot] {
+        match self
+            .object(id)
+            .rels
+            .get(slot)
+            .unwrap_or(&RelState::Unloaded)
+        {
             RelState::Loaded { related, .. } => Some(related),
             RelState::Unloaded | RelState::Lazy(_) => None,
         }
@@ -304,7 +334,16 @@ impl<'a> Session<'a> {
 
     fn rel_state(&mut self, id: ObjId, rel: RelId) -> &mut RelState {
         let slot = self.model.rel(rel).slot;
-        &mut self.objects[id.0 as usize].rels[slot]
+        let count = self
+            .model
+            .entity(self.objects[id.0 as usize].entity)
+            .relationships
+            .len();
+        let rels = &mut self.objects[id.0 as usize].rels;
+        if rels.is_empty() {
+            *rels = vec![RelState::Unloaded; count].into();
+        }
+        &mut rels[slot]
     }
 
     pub fn is_loaded(&self, id: ObjId, rel: RelId) -> bool {
@@ -318,25 +357,31 @@ impl<'a> Session<'a> {
 
     /// The value of column `column` of the object.
     pub fn value(&self, id: ObjId, column: usize) -> &Value {
-        &self.object(id).values[column]
+        &self.values[self.object(id).values_at as usize + column]
     }
 
-    /// The origin label for a statement issued for `node`.
-    pub fn origin(&self, node: NodeId, strategy: Strategy) -> Origin {
+    /// The origin label for a statement issued for `node`; made once per
+    /// node and strategy, then shared by every statement of that loader.
+    pub fn origin(&mut self, node: NodeId, strategy: Strategy) -> Origin {
+        if let Some(origin) = self.origins.get(&(node, strategy)) {
+            return origin.clone();
+        }
         let n = self.plan.node(node);
         let rel = n.rel.expect("relationship node");
-        Origin {
+        let origin = Origin {
             loader: self.model.rel_display(rel).into(),
             path: Some(n.path.as_str().into()),
             strategy: Some(strategy),
-        }
+        };
+        self.origins.insert((node, strategy), origin.clone());
+        origin
     }
 
     /// The strategy that loads `rel` of objects loaded at `parent_node`.
     pub fn strategy_for(&self, parent: ObjId, rel: RelId) -> Strategy {
         let object = self.object(parent);
-        if let RelState::Lazy(strategy) = object.rels[self.model.rel(rel).slot] {
-            return strategy;
+        if let Some(RelState::Lazy(strategy)) = object.rels.get(self.model.rel(rel).slot) {
+            return *strategy;
         }
         self.plan
             .strategy_below(self.model, object.node, rel, object.segment)
@@ -447,6 +492,7 @@ impl<'a> Session<'a> {
             tail_params: rendered.params[caller_params..].to_vec(),
             repeats_children: rendered.repeats_children,
             lazy: false,
+            eager: Default::default(),
         }
     }
 
@@ -530,20 +576,10 @@ impl<'a> Session<'a> {
         // The slots (main, then joined depth first) and their eager loads.
         let mut slots = vec![(prepared.main.node, load_origin.clone())];
         slot_origins(&prepared.main, &load_origin, &mut slots);
-        let mut eager = Vec::new();
-        for (index, (node, _)) in slots.iter().enumerate() {
-            let entity = self.plan.node(*node).entity;
-            for rel in self.model.entity(entity).relationships.clone() {
-                let strategy = self.plan.strategy_below(self.model, *node, rel, segment);
-                if loader::fires_after_load(strategy) {
-                    let child = self.plan.child_or_insert(self.model, *node, rel);
-                    eager.push((index, rel, child, strategy));
-                }
-            }
-        }
+        let eager = self.eager_loads(prepared, &slots, segment);
         let top_level = self.post_loads.is_none();
         let mut queue = self.post_loads.take().unwrap_or_default();
-        for (index, rel, child, strategy) in &eager {
+        for (index, rel, child, strategy) in eager.iter() {
             if *strategy == Strategy::Subquery {
                 continue;
             }
@@ -605,8 +641,13 @@ impl<'a> Session<'a> {
             }
             Ok(())
         })?;
-        let distinct = if reader.subqueries.is_empty() {
-            let mut seen = std::collections::HashSet::new();
+        let unique = prepared.main.joined.is_empty()
+            && prepared.lead.is_empty()
+            && prepared.trail.is_empty();
+        let distinct = if reader.subqueries.is_empty() && unique {
+            reader.rows.iter().filter(|(_, o)| o.is_some()).count()
+        } else if reader.subqueries.is_empty() {
+            let mut seen = FxHashSet::default();
             reader
                 .rows
                 .iter()
@@ -634,7 +675,8 @@ impl<'a> Session<'a> {
             mut loaded_at,
             ..
         } = reader;
-        let loaded = Loaded { rows };
+        // Without joins or key columns, no row repeats an object.
+        let loaded = Loaded { rows, unique };
         let mut objects = vec![loaded.objects()];
         for index in 1..slots.len() {
             // A statement that returned no rows (a lazy load of an empty
@@ -651,7 +693,7 @@ impl<'a> Session<'a> {
         let mut queue = own_queue
             .or_else(|| self.post_loads.take())
             .expect("a queue");
-        for (index, _, child, strategy) in eager {
+        for &(index, _, child, strategy) in eager.iter() {
             if strategy == Strategy::Subquery {
                 continue;
             }
@@ -676,6 +718,35 @@ impl<'a> Session<'a> {
             result?;
         }
         Ok(loaded)
+    }
+
+    /// The eager loads (selectin, immediate, subquery, noload) of the
+    /// objects of each slot of `prepared`, computed once per segment.
+    fn eager_loads(
+        &mut self,
+        prepared: &Prepared,
+        slots: &[(NodeId, LoadOrigin)],
+        segment: NodeId,
+    ) -> Rc<[Eager]> {
+        if let Some((cached_segment, eager)) = &*prepared.eager.borrow()
+            && *cached_segment == segment
+        {
+            return eager.clone();
+        }
+        let mut eager = Vec::new();
+        for (index, (node, _)) in slots.iter().enumerate() {
+            let entity = self.plan.node(*node).entity;
+            for &rel in &self.model.entity(entity).relationships {
+                let strategy = self.plan.strategy_below(self.model, *node, rel, segment);
+                if loader::fires_after_load(strategy) {
+                    let child = self.plan.child_or_insert(self.model, *node, rel);
+                    eager.push((index, rel, child, strategy));
+                }
+            }
+        }
+        let eager: Rc<[Eager]> = eager.into();
+        *prepared.eager.borrow_mut() = Some((segment, eager.clone()));
+        eager
     }
 
     /// Runs the queued post-loads round by round: what a round's statements
@@ -713,17 +784,18 @@ impl<'a> Session<'a> {
         let id = match self.identity[slot.entity.0].get(&key) {
             Some(id) => *id,
             None => {
-                let values: Box<[Value]> = slot
-                    .columns
-                    .iter()
-                    .map(|c| row.value(*c).map(owned))
-                    .collect::<rusqlite::Result<_>>()?;
+                // One store for every object's values: no allocation per
+                // object beyond the values themselves.
+                let values_at = self.values.len() as u32;
+                for c in &slot.columns {
+                    self.values.push(owned(row.value(*c)?));
+                }
                 let id = ObjId(self.objects.len() as u32);
                 self.objects.push(Object {
                     entity: slot.entity,
                     key: key.clone(),
-                    values,
-                    rels: vec![RelState::Unloaded; entity.relationships.len()].into(),
+                    values_at,
+                    rels: Box::new([]),
                     node: slot.node,
                     segment,
                     created: load,
