@@ -204,16 +204,14 @@ impl Walker<'_, '_> {
         let entity = self.entity_names[o.entity.0].clone();
         let pk = o.key.clone();
         let mut relations = Vec::new();
-        let children: Vec<NodeId> = self
-            .session
-            .plan
-            .node(node)
-            .children
-            .iter()
-            .copied()
-            .filter(|c| self.expanded.contains(c))
-            .collect();
-        for child in children {
+        // By index: touching a relationship may add plan nodes (never
+        // before the ones that exist).
+        let count = self.session.plan.node(node).children.len();
+        for index in 0..count {
+            let child = self.session.plan.node(node).children[index];
+            if !self.expanded.contains(&child) {
+                continue;
+            }
             let rel = self
                 .session
                 .plan

@@ -59,6 +59,32 @@ pub fn fires_after_load(strategy: Strategy) -> bool {
     )
 }
 
+/// A batch load's rows grouped by the parent key each row carries (the
+/// lead or trail column), children in row order. `may_repeat`: joins in
+/// the statement can repeat a child over rows; only then is a set kept (a
+/// set, not `contains`: a parent with 100,000 children must not cost
+/// 100,000² comparisons).
+pub(crate) fn group_by_key(
+    rows: Vec<(Option<crate::db::Key>, Option<ObjId>)>,
+    may_repeat: bool,
+) -> rustc_hash::FxHashMap<crate::db::Key, Vec<ObjId>> {
+    let mut by_key: rustc_hash::FxHashMap<crate::db::Key, Vec<ObjId>> = Default::default();
+    let mut seen = rustc_hash::FxHashSet::default();
+    for (key, child) in rows {
+        let (Some(key), Some(child)) = (key, child) else {
+            continue;
+        };
+        if may_repeat {
+            if seen.insert((key.clone(), child)) {
+                by_key.entry(key).or_default().push(child);
+            }
+        } else {
+            by_key.entry(key).or_default().push(child);
+        }
+    }
+    by_key
+}
+
 /// `IN (?, ?, ?)` for `n` keys.
 pub(crate) fn placeholders(n: usize) -> String {
     let mut s = String::with_capacity(n * 3);

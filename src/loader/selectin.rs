@@ -6,6 +6,7 @@
 //! in the identity map); a many-to-many reads the link table joined to the
 //! target.
 
+use super::group_by_key;
 use super::select::{lazy_load, parent_key};
 use super::sql::{LabelStyle, Order, SelectSpec};
 use super::{Loader, Strategy, placeholders};
@@ -50,19 +51,7 @@ impl Loader for SelectinLoader {
             let params = chunk.iter().map(|(_, k)| k.to_value()).collect();
             let origin = session.origin(node, Strategy::Selectin);
             let loaded = session.execute(&prepared, params, origin, segment, None)?;
-            let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
-            // A set, not `contains`: a parent with 100,000 children must not
-            // cost 100,000² comparisons.
-            let mut seen: HashSet<(Key, ObjId)> = HashSet::new();
-            for (key, child) in loaded.rows {
-                if let (Some(key), Some(child)) = (key, child) {
-                    let children = by_key.entry(key.clone()).or_default();
-                    // Joined loads below can repeat a child over rows.
-                    if children.last() != Some(&child) && seen.insert((key, child)) {
-                        children.push(child);
-                    }
-                }
-            }
+            let mut by_key = group_by_key(loaded.rows, !prepared.main.joined.is_empty());
             for (parent, key) in chunk {
                 let children = by_key.remove(key).unwrap_or_default();
                 if to_set.contains(parent) {

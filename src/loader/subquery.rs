@@ -9,6 +9,7 @@
 //! One level deeper, the path from the original statement is joined again
 //! (`JOIN posts AS posts_1 ... JOIN comments ...`).
 
+use super::group_by_key;
 use super::select::{lazy_load, parent_key};
 use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, render_order};
 use super::{Loader, Strategy};
@@ -17,7 +18,7 @@ use crate::model::{Direction, Join, Model, RelId};
 use crate::plan::NodeId;
 use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
 use anyhow::Result;
-use std::collections::{HashMap, HashSet};
+use rustc_hash::FxHashMap as HashMap;
 
 pub struct SubqueryLoader;
 
@@ -60,18 +61,10 @@ pub fn fetch(
     let log_origin = session.origin(node, Strategy::Subquery);
     let loaded = session.execute(&prepared, params, log_origin, segment, Some(child_origin))?;
 
-    let mut by_key: HashMap<Key, Vec<ObjId>> = HashMap::new();
-    // A set, not `contains`: a parent with 100,000 children must not
-    // cost 100,000² comparisons.
-    let mut seen: HashSet<(Key, ObjId)> = HashSet::new();
-    for (key, child) in loaded.rows {
-        if let (Some(key), Some(child)) = (key, child) {
-            let children = by_key.entry(key.clone()).or_default();
-            if children.last() != Some(&child) && seen.insert((key, child)) {
-                children.push(child);
-            }
-        }
-    }
+    // The re-stated statement can hold a parent more than once (through a
+    // link table, or a many-to-one's DISTINCT over more than the key), so
+    // a child can come back more than once for its parent.
+    let by_key = group_by_key(loaded.rows, true);
     Ok(Fetched { by_key })
 }
 
