@@ -275,10 +275,10 @@ pub struct Session<'a> {
     values: Vec<Value>,
     origins: FxHashMap<(NodeId, Strategy), Origin>,
     load_seq: u32,
-    prepared: HashMap<(QueryKind, NodeId, NodeId), Rc<Prepared>>,
+    prepared: FxHashMap<(QueryKind, NodeId, NodeId), Rc<Prepared>>,
     /// The loaders that act on an object the first time a statement meets
     /// it, per `(node, segment)` (see `first_sight`).
-    first_sight_loaders: HashMap<(NodeId, NodeId), FirstSightLoaders>,
+    first_sight_loaders: FxHashMap<(NodeId, NodeId), FirstSightLoaders>,
     /// The next round of post-loads (selectin, immediate) of the top-level
     /// statement being finished; `None` outside one. See `execute`.
     post_loads: Option<Vec<PostLoad>>,
@@ -295,8 +295,8 @@ impl<'a> Session<'a> {
             origins: FxHashMap::default(),
             values: Vec::new(),
             load_seq: 0,
-            prepared: HashMap::new(),
-            first_sight_loaders: HashMap::new(),
+            prepared: FxHashMap::default(),
+            first_sight_loaders: FxHashMap::default(),
             post_loads: None,
         }
     }
