@@ -2,17 +2,10 @@
 //! (the JSON contract of the spec), usage errors and their exit codes,
 //! `--help` everywhere, and databases that do not exist.
 
-use serde_json::Value;
-use std::process::{Command, Output};
+mod common;
+use common::loadscope;
 
-fn loadscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadscope"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run loadscope")
-}
+use serde_json::Value;
 
 /// Runs a command that must succeed and returns its stdout.
 fn ok(args: &[&str]) -> String {

@@ -12,6 +12,9 @@
 //!   "… more not shown" line;
 //! - manager cycles terminate under every strategy.
 
+mod common;
+use common::{loadscope, stderr};
+
 use loadscope::cli::workspace::{self, Workspace};
 use loadscope::loader::Strategy;
 use loadscope::loader::dynamic::{self, DynamicQuery, MAX_CLAUSE_LEN, QUERY_TIMEOUT};
@@ -32,55 +35,12 @@ use ratatui::layout::Rect;
 use rusqlite::Connection;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
-const HANG: Duration = Duration::from_secs(90);
 const LONG_TABLE_LEN: usize = 200;
 const CHILDREN: usize = 100_000;
-
-fn loadscope(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loadscope"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting loadscope");
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).unwrap();
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).unwrap();
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("loadscope {args:?} hung for more than {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 fn assert_ok(out: &Output, what: &str) -> String {
     let text = stderr(out);

@@ -3,19 +3,12 @@
 //! and what would be valid, in one screen, with exit code 1 and nothing on
 //! stdout.
 
+mod common;
+use common::loadscope;
+
 use std::path::Path;
-use std::process::{Command, Output};
 
 const DIR: &str = "tests/fixtures/models";
-
-fn loadscope(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_loadscope"))
-        .args(args)
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run loadscope")
-}
 
 struct Expected<'a> {
     file: &'a str,

@@ -16,6 +16,9 @@
 //! - a hot journal: exit 1 explaining that a read-only tool cannot roll it
 //!   back; neither file is touched.
 
+mod common;
+use common::{loadscope, stderr};
+
 use loadscope::cli::sample::{SampleOptions, generate};
 use loadscope::cli::workspace::{self, Workspace};
 use loadscope::db::open::{BUSY_TIMEOUT, open_read_only};
@@ -34,57 +37,11 @@ use rusqlite::Connection;
 use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::Output;
 use std::time::{Duration, Instant};
 use tempfile::TempDir;
 
 const BLOG: &str = "assets/models/blog.toml";
-/// A run that takes longer than this is a hang.
-const HANG: Duration = Duration::from_secs(60);
-
-/// Runs the binary and waits at most [`HANG`] for it.
-fn loadscope(args: &[&str]) -> Output {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_loadscope"))
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("starting loadscope");
-    // Drain the pipes on threads so a large output cannot block the child.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stdout, &mut buf).unwrap();
-        buf
-    });
-    let err = std::thread::spawn(move || {
-        let mut buf = Vec::new();
-        std::io::Read::read_to_end(&mut stderr, &mut buf).unwrap();
-        buf
-    });
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > HANG {
-            let _ = child.kill();
-            panic!("loadscope {args:?} hung for more than {HANG:?}");
-        }
-        std::thread::sleep(Duration::from_millis(20));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
 
 /// Exit code 1 and exactly one line on stderr that contains every part.
 fn assert_one_line_error(out: &Output, parts: &[&str]) -> String {

@@ -9,7 +9,7 @@ use crate::tui::keymap::Focus;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph, Wrap};
+use ratatui::widgets::{Paragraph, Wrap};
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
@@ -31,19 +31,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         thousands(rows as u64),
         format_duration_fixed(time)
     );
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        })
-        .title(Span::styled(
-            title,
-            if focused { theme.title } else { theme.dim },
-        ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = super::pane(app, frame, area, title, focused);
     if inner.height < 3 {
         return;
     }

@@ -135,6 +135,24 @@ fn render_hints(app: &App, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(Line::from(spans)), area);
 }
 
+/// Draws a pane's border and title, brighter when it has the keyboard;
+/// returns the area inside.
+fn pane(app: &App, frame: &mut Frame, area: Rect, title: String, focused: bool) -> Rect {
+    let theme = &app.theme;
+    let (border, title_style) = if focused {
+        (theme.border_focused, theme.title)
+    } else {
+        (theme.border, theme.dim)
+    };
+    let block = ratatui::widgets::Block::default()
+        .borders(ratatui::widgets::Borders::ALL)
+        .border_style(border)
+        .title(Span::styled(title, title_style));
+    let inner = block.inner(area);
+    frame.render_widget(block, area);
+    inner
+}
+
 /// Cuts text to `width` characters, marking the cut.
 pub fn fit(text: &str, width: usize) -> String {
     if text.chars().count() <= width {

@@ -11,25 +11,13 @@ use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Paragraph};
+use ratatui::widgets::Paragraph;
 
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let focused = app.focus == Focus::Tree && app.overlay.is_none();
     let entity = &app.model().entity(app.root).name;
-    let block = Block::default()
-        .borders(Borders::ALL)
-        .border_style(if focused {
-            theme.border_focused
-        } else {
-            theme.border
-        })
-        .title(Span::styled(
-            format!(" {entity} "),
-            if focused { theme.title } else { theme.dim },
-        ));
-    let inner = block.inner(area);
-    frame.render_widget(block, area);
+    let inner = super::pane(app, frame, area, format!(" {entity} "), focused);
     if inner.height == 0 {
         return;
     }
