@@ -245,6 +245,7 @@ pub enum QueryKind {
         after: bool,
         from: bool,
         before: bool,
+        descending: bool,
     },
     Lazy,
     WriteOnly,
@@ -422,7 +423,8 @@ impl<'a> Session<'a> {
             limit: query.limit.is_some(),
             after: query.after.is_some(),
             from: query.from.is_some(),
-            before: backwards,
+            before: query.before.is_some(),
+            descending: backwards,
         };
         let prepared = self.prepare(kind, root, root, |s| {
             let mut spec = SelectSpec::new(

@@ -468,3 +468,92 @@ fn eager_strategies_load_when_the_parents_are_fetched() {
         key(&mut app, KeyCode::Left); // close again
     }
 }
+
+/// The root list is a window over the table: paging through a thousand
+/// users fetches pages at either end, keeps at most a few of them, and
+/// never skips, repeats or reorders a row.
+#[test]
+fn paging_through_a_large_table_keeps_the_window_consistent() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("users.db");
+    loadscope::cli::sample::generate(&loadscope::cli::sample::SampleOptions {
+        users: 1000,
+        posts_per_user: 1,
+        seed: 3,
+        out: path.clone(),
+        force: false,
+    })
+    .unwrap();
+    let ws = workspace::open(
+        Some(&path),
+        Some(std::path::Path::new("assets/models/blog.toml")),
+        false,
+    )
+    .unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    let window_is_contiguous = |app: &App| {
+        let keys: Vec<u64> = app
+            .roots
+            .iter()
+            .map(|o| match app.session.object(*o).key {
+                loadscope::db::Key::Int(i) => i as u64,
+                _ => unreachable!(),
+            })
+            .collect();
+        assert!(
+            keys.windows(2).all(|w| w[1] == w[0] + 1),
+            "window not contiguous: {keys:?}"
+        );
+        assert_eq!(
+            keys[0],
+            app.roots_offset + 1,
+            "the offset matches the first key"
+        );
+        assert!(app.roots.len() <= loadscope::tui::app::MAX_WINDOW);
+        assert!(
+            !matches!(
+                app.status,
+                Some((_, loadscope::tui::app::StatusKind::Error))
+            ),
+            "{:?}",
+            app.status
+        );
+    };
+    let mut last_seen = app.visible_root_range().1;
+    for _ in 0..200 {
+        key(&mut app, KeyCode::PageDown);
+        window_is_contiguous(&app);
+        let (first, last) = app.visible_root_range();
+        // Paging moves on without skipping: the screen after starts where
+        // the one before ended (one line of context).
+        assert!(
+            first <= last_seen + 1 && last > last_seen,
+            "{first}-{last} after {last_seen}"
+        );
+        last_seen = last;
+        if last == 1000 {
+            break;
+        }
+    }
+    assert_eq!(last_seen, 1000, "paging reaches the last user");
+    assert!(screen(&app).contains("of 1,000"));
+    for _ in 0..200 {
+        key(&mut app, KeyCode::PageUp);
+        window_is_contiguous(&app);
+        if app.visible_root_range().0 == 1 {
+            break;
+        }
+    }
+    assert_eq!(
+        app.visible_root_range().0,
+        1,
+        "paging back reaches the first user"
+    );
+    key(&mut app, KeyCode::Char('G'));
+    window_is_contiguous(&app);
+    assert_eq!(app.visible_root_range().1, 1000);
+    for _ in 0..30 {
+        key(&mut app, KeyCode::Char('k'));
+    }
+    window_is_contiguous(&app);
+}

@@ -446,6 +446,21 @@ impl<'a> App<'a> {
         Ok(())
     }
 
+    /// PgUp/PgDn: the view moves a whole page and the cursor with it.
+    pub fn page(&mut self, delta: isize) -> Result<()> {
+        let offset = self.offset;
+        self.move_cursor(delta)?;
+        let height = self.tree_height();
+        let last_start = self.lines.len().saturating_sub(height);
+        // move_cursor may have shifted lines (a window fetch): follow the
+        // cursor, a page on from where the view was.
+        let wanted = (offset as isize + delta).clamp(0, last_start as isize) as usize;
+        self.offset = wanted
+            .min(self.cursor)
+            .max(self.cursor.saturating_sub(height - 1));
+        Ok(())
+    }
+
     pub fn scroll_into_view(&mut self) {
         let height = self.tree_height();
         if self.cursor < self.offset {
@@ -490,15 +505,25 @@ impl<'a> App<'a> {
         }
         self.roots.extend(page);
         if self.roots.len() > MAX_WINDOW {
+            // Drop rows from the top; the lines under the cursor stay put.
             let drop = self.roots.len() - MAX_WINDOW;
-            let before = self.lines.len();
+            let shift = self.line_of_root(self.roots[drop]).unwrap_or(0);
             self.roots.drain(..drop);
             self.roots_offset += drop as u64;
-            self.rebuild_keep_cursor(before);
+            self.rebuild();
+            self.cursor = self.cursor.saturating_sub(shift);
+            self.offset = self.offset.saturating_sub(shift);
         } else {
             self.rebuild();
         }
         Ok(())
+    }
+
+    /// The line of a root object in the tree as it is now.
+    fn line_of_root(&self, root: ObjId) -> Option<usize> {
+        self.lines
+            .iter()
+            .position(|l| matches!(l, TreeLine::Object { obj, depth: 0, .. } if *obj == root))
     }
 
     /// Fetches the page before the window (keyset: `WHERE pk < ?`).
@@ -520,36 +545,18 @@ impl<'a> App<'a> {
             ..RootQuery::default()
         })?;
         let added_roots = page.len();
-        let old_lines = self.lines.len();
+        let old_first = self.roots.first().copied();
         let mut roots = page;
         roots.append(&mut self.roots);
         self.roots = roots;
         self.roots_offset -= added_roots as u64;
-        if self.roots.len() > MAX_WINDOW {
-            self.roots.truncate(MAX_WINDOW);
-        }
+        self.roots.truncate(MAX_WINDOW);
         self.rebuild();
         // The same line stays under the cursor.
-        let added_lines = self
-            .lines
-            .len()
-            .saturating_sub(old_lines.min(self.lines.len()));
-        self.cursor += added_lines;
-        self.offset += added_lines;
+        let shift = old_first.and_then(|r| self.line_of_root(r)).unwrap_or(0);
+        self.cursor += shift;
+        self.offset += shift;
         Ok(())
-    }
-
-    fn rebuild_keep_cursor(&mut self, before: usize) {
-        self.rebuild_raw();
-        let removed = before.saturating_sub(self.lines.len());
-        self.cursor = self.cursor.saturating_sub(removed);
-        self.offset = self.offset.saturating_sub(removed);
-    }
-
-    fn rebuild_raw(&mut self) {
-        let cursor = self.cursor;
-        self.rebuild();
-        self.cursor = cursor.min(self.lines.len().saturating_sub(1));
     }
 
     /// `g`: the first rows.

@@ -105,8 +105,8 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         }
         (Action::Up, Focus::Tree) => app.move_cursor(-1)?,
         (Action::Down, Focus::Tree) => app.move_cursor(1)?,
-        (Action::PageUp, Focus::Tree) => app.move_cursor(-page)?,
-        (Action::PageDown, Focus::Tree) => app.move_cursor(page)?,
+        (Action::PageUp, Focus::Tree) => app.page(-page)?,
+        (Action::PageDown, Focus::Tree) => app.page(page)?,
         (Action::HalfPageUp, Focus::Tree) => app.move_cursor(-(page / 2).max(1))?,
         (Action::HalfPageDown, Focus::Tree) => app.move_cursor((page / 2).max(1))?,
         (Action::Top, Focus::Tree) => app.go_top()?,
