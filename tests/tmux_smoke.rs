@@ -76,13 +76,19 @@ fn the_real_binary_in_tmux() {
 
     // First frame: the users and the log header with the root fetch only.
     let screen = tmux.wait_for("1  John");
-    assert!(screen.contains("SQL  1 statement"), "{screen}");
+    assert!(
+        screen.contains("SQL · this session: 1 statement"),
+        "{screen}"
+    );
     assert!(screen.contains("Users 1-"), "{screen}");
 
     // John's posts under select: one more statement.
     tmux.keys(&["Enter", "Down", "Enter"]);
     let screen = tmux.wait_for("First Post");
-    assert!(screen.contains("SQL  2 statements"), "{screen}");
+    assert!(
+        screen.contains("SQL · this session: 2 statements"),
+        "{screen}"
+    );
     assert!(screen.contains("User.posts · select"), "{screen}");
 
     // Switch to selectin: the replay shows 2 statements.

@@ -77,7 +77,7 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
 
     let mut loaders: Vec<LoaderSummary> = Vec::new();
     let mut index: HashMap<(String, Option<String>), usize> = HashMap::new();
-    let mut per_loader_sql: Vec<HashMap<&str, usize>> = Vec::new();
+    let mut per_loader_sql: Vec<HashMap<&str, Vec<String>>> = Vec::new();
     for s in statements {
         let key = (
             s.origin.loader.to_string(),
@@ -100,10 +100,16 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
         summary.statements += 1;
         summary.rows += s.rows;
         summary.duration += s.duration;
+        // One statement per parent: the same SQL for different parents.
+        // The same SQL with the same parameters again (a dynamic query run
+        // twice for one user) is a duplicate, not an N+1.
         if s.origin.path.is_some() && !is_batch(s) {
-            let n = per_loader_sql[i].entry(&s.sql).or_default();
-            *n += 1;
-            if *n > 1 {
+            let parents = per_loader_sql[i].entry(&s.sql).or_default();
+            let params = format!("{:?}", s.params);
+            if !parents.contains(&params) {
+                parents.push(params);
+            }
+            if parents.len() > 1 {
                 summary.n_plus_one = true;
             }
         }

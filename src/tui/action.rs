@@ -20,6 +20,8 @@ pub enum Action {
     Copy,
     Help,
     Back,
+    /// Esc: close or go back, but never quit.
+    Cancel,
     Quit,
     /// The picker or editor confirms.
     Confirm,

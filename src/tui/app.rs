@@ -316,7 +316,14 @@ impl<'a> App<'a> {
             TreeLine::Relation {
                 parent, rel, path, ..
             } => {
-                if self.expanded.contains(&path) && !self.outcomes.contains_key(&path) {
+                let refused = matches!(self.outcomes.get(&path), Some(RelOutcome::Refused(_)));
+                if self.expanded.contains(&path)
+                    && refused
+                    && self.session.strategy_for(parent, rel) == Strategy::WriteOnly
+                {
+                    // Iteration was refused: Enter runs the explicit select().
+                    self.select_write_only(parent, rel, path)?;
+                } else if self.expanded.contains(&path) && !self.outcomes.contains_key(&path) {
                     self.cursor += 1; // already open: step into it
                 } else {
                     let label = self.object_title(parent);
@@ -333,19 +340,54 @@ impl<'a> App<'a> {
                     && self.session.strategy_for(parent, rel) == Strategy::WriteOnly
                     && rel_path == path
                 {
-                    let label = self.object_title(parent);
-                    let name = self.model().rel(rel).name.clone();
-                    self.ws
-                        .conn
-                        .begin_step(format!("{name}.select() of {label}"));
-                    let objects = self.session.select_write_only(parent, rel)?;
-                    self.selected.insert(path.clone());
-                    self.outcomes.insert(path, RelOutcome::Objects(objects));
+                    self.select_write_only(parent, rel, path)?;
                 }
             }
         }
         self.rebuild();
         Ok(())
+    }
+
+    /// Runs a write-only collection's explicit select() and loads again
+    /// what was open below it.
+    fn select_write_only(&mut self, parent: ObjId, rel: RelId, path: TreePath) -> Result<()> {
+        let label = self.object_title(parent);
+        let name = self.model().rel(rel).name.clone();
+        self.ws
+            .conn
+            .begin_step(format!("{name}.select() of {label}"));
+        let objects = self.session.select_write_only(parent, rel)?;
+        self.selected.insert(path.clone());
+        self.outcomes
+            .insert(path.clone(), RelOutcome::Objects(objects));
+        self.touch_open_below(&path)
+    }
+
+    /// Touches the open relationships below `prefix` (or everywhere, for an
+    /// empty prefix) in screen order, as the objects they hang from may be
+    /// new: after a replay, a dynamic query or a write-only select.
+    fn touch_open_below(&mut self, prefix: &TreePath) -> Result<()> {
+        let mut done: HashSet<TreePath> = HashSet::new();
+        loop {
+            self.rebuild();
+            let next = self.lines.iter().find_map(|l| match l {
+                TreeLine::Relation {
+                    parent, rel, path, ..
+                } if path.len() > prefix.len()
+                    && path.starts_with(prefix)
+                    && self.expanded.contains(path)
+                    && !done.contains(path) =>
+                {
+                    Some((*parent, *rel, path.clone()))
+                }
+                _ => None,
+            });
+            let Some((parent, rel, path)) = next else {
+                return Ok(());
+            };
+            self.touch(parent, rel, &path)?;
+            done.insert(path);
+        }
     }
 
     /// Touches `parent.rel` and records what the tree must show.
@@ -361,7 +403,7 @@ impl<'a> App<'a> {
                 );
                 match dynamic::query(&mut self.session, parent, node, &q) {
                     Ok(objects) => Some(RelOutcome::Objects(objects)),
-                    Err(e) => Some(RelOutcome::Failed(format!("{e:#}"))),
+                    Err(e) => Some(RelOutcome::Failed(sqlite_message(&e))),
                 }
             }
             Strategy::WriteOnly if self.selected.contains(path) => Some(RelOutcome::Objects(
@@ -385,17 +427,20 @@ impl<'a> App<'a> {
             return;
         };
         let path = line.path().clone();
+        // An open node closes; on a closed one (or a note) the cursor goes
+        // up to the node it belongs to, which stays open.
         let target = match line {
             TreeLine::Note { .. } => path,
-            _ if self.expanded.contains(&path) => path,
+            _ if self.expanded.contains(&path) => {
+                self.expanded.remove(&path);
+                path
+            }
             _ => {
-                // Not open: go to the parent node instead.
                 let mut parent = path;
                 parent.pop();
                 parent
             }
         };
-        self.expanded.remove(&target);
         if let Some(i) = self
             .lines
             .iter()
@@ -701,23 +746,7 @@ impl<'a> App<'a> {
         let cursor = self.cursor;
         let offset = self.offset;
         // Touch every expanded relationship again, in screen order.
-        let mut done: HashSet<TreePath> = HashSet::new();
-        loop {
-            self.rebuild();
-            let next = self.lines.iter().find_map(|l| match l {
-                TreeLine::Relation {
-                    parent, rel, path, ..
-                } if self.expanded.contains(path) && !done.contains(path) => {
-                    Some((*parent, *rel, path.clone()))
-                }
-                _ => None,
-            });
-            let Some((parent, rel, path)) = next else {
-                break;
-            };
-            self.touch(parent, rel, &path)?;
-            done.insert(path);
-        }
+        self.touch_open_below(&Vec::new())?;
         self.rebuild();
         self.cursor = cursor.min(self.lines.len().saturating_sub(1));
         self.offset = offset.min(self.cursor);
@@ -770,7 +799,8 @@ impl<'a> App<'a> {
         let name = self.model().rel(rel).name.clone();
         self.ws.conn.begin_step(format!("filter {name} of {label}"));
         self.touch(parent, rel, &path)?;
-        self.expanded.insert(path);
+        self.expanded.insert(path.clone());
+        self.touch_open_below(&path)?;
         self.rebuild();
         Ok(())
     }
@@ -800,6 +830,28 @@ fn wrap(text: &str, width: usize) -> Vec<String> {
         lines.push(line);
     }
     lines
+}
+
+/// SQLite's own words for a failed statement (`no such column: x`),
+/// without the statement, which the log shows in full; other errors as
+/// they are.
+fn sqlite_message(error: &anyhow::Error) -> String {
+    for cause in error.chain() {
+        if let Some(rusqlite::Error::SqliteFailure(_, Some(message))) =
+            cause.downcast_ref::<rusqlite::Error>()
+        {
+            let short = message.split(" in SELECT").next().unwrap_or(message);
+            return short.to_string();
+        }
+        if let Some(rusqlite::Error::InvalidParameterCount(got, needed)) =
+            cause.downcast_ref::<rusqlite::Error>()
+        {
+            return format!(
+                "the query takes {needed} parameters, the filter may not add `?` ({got} given)"
+            );
+        }
+    }
+    format!("{error:#}")
 }
 
 /// One line describing a dynamic query's current clauses.
@@ -844,9 +896,15 @@ pub fn parse_dynamic(text: &str) -> Result<DynamicQuery, String> {
                 q.limit = if value.is_empty() {
                     None
                 } else {
-                    Some(value.parse().map_err(|_| {
-                        format!("line {}: limit must be a number, not `{value}`", i + 1)
-                    })?)
+                    match value.parse::<i64>() {
+                        Ok(n) if n >= 0 => Some(n),
+                        _ => {
+                            return Err(format!(
+                                "line {}: limit must be a whole number, 0 or more, not `{value}`",
+                                i + 1
+                            ));
+                        }
+                    }
                 }
             }
             other => {

@@ -194,12 +194,20 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("? help"),
     },
     Binding {
-        keys: &[(KeyCode::Char('q'), NONE), (KeyCode::Esc, NONE)],
-        label: "q Esc",
+        keys: &[(KeyCode::Char('q'), NONE)],
+        label: "q",
         action: Action::Back,
         context: Context::Everywhere,
         description: "close, go back; quit from the tree",
         hint: Some("q quit"),
+    },
+    Binding {
+        keys: &[(KeyCode::Esc, NONE)],
+        label: "Esc",
+        action: Action::Cancel,
+        context: Context::Everywhere,
+        description: "close, go back (never quits)",
+        hint: None,
     },
     Binding {
         keys: &[(KeyCode::Char('c'), CTRL)],
@@ -237,11 +245,17 @@ pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
     })
 }
 
-/// The hint bar: the short forms, in table order.
+/// The hint bar: the short forms, in table order. The picker takes only
+/// moving, choosing and closing.
 pub fn hints(context: Context) -> Vec<&'static str> {
     BINDINGS
         .iter()
-        .filter(|b| b.context == context || b.context == Context::Everywhere)
+        .filter(|b| match context {
+            Context::Picker => {
+                b.context == Context::Picker || matches!(b.action, Action::Up | Action::Back)
+            }
+            _ => b.context == context || b.context == Context::Everywhere,
+        })
         .filter_map(|b| b.hint)
         .collect()
 }

@@ -19,12 +19,12 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
             }
             match &app.overlay {
                 Some(Overlay::Editor(_)) => Some(match key.code {
-                    KeyCode::Esc => Action::Back,
+                    KeyCode::Esc => Action::Cancel,
                     KeyCode::Enter => Action::Confirm,
                     _ => Action::EditorKey(*key),
                 }),
                 Some(Overlay::Picker(_)) => action_for(key, Context::Picker),
-                Some(Overlay::Help) => Some(Action::Back).filter(|_| {
+                Some(Overlay::Help) => Some(Action::Cancel).filter(|_| {
                     matches!(
                         key.code,
                         KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter
@@ -81,8 +81,10 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
     let page = app.tree_height() as isize;
     match (action, app.focus) {
         (Action::Quit, _) => app.should_quit = true,
-        (Action::Back, Focus::Log) => app.focus = Focus::Tree,
+        (Action::Back | Action::Cancel, Focus::Log) => app.focus = Focus::Tree,
         (Action::Back, Focus::Tree) => app.should_quit = true,
+        // Esc in the tree only clears the status line (done above).
+        (Action::Cancel, Focus::Tree) => {}
         (Action::Help, _) => app.overlay = Some(Overlay::Help),
         (Action::ToggleFocus, Focus::Tree) => {
             app.focus = Focus::Log;
@@ -238,7 +240,7 @@ fn open_editor(app: &mut App) {
 fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Result<()> {
     match overlay {
         Overlay::Help => match action {
-            Action::Back | Action::Help => {}
+            Action::Back | Action::Cancel | Action::Help => {}
             Action::Quit => app.should_quit = true,
             _ => app.overlay = Some(Overlay::Help),
         },
@@ -263,7 +265,7 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 app.choose_strategy(picker.rel, picker.choices[picker.selected])?;
             }
             Action::Quit => app.should_quit = true,
-            Action::Back => {}
+            Action::Back | Action::Cancel => {}
             _ => app.overlay = Some(Overlay::Picker(picker)),
         },
         Overlay::Editor(mut editor) => match action {
@@ -290,7 +292,7 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 }
             },
             Action::Quit => app.should_quit = true,
-            Action::Back => {}
+            Action::Back | Action::Cancel => {}
             _ => app.overlay = Some(Overlay::Editor(editor)),
         },
     }

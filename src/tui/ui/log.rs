@@ -25,7 +25,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let rows: usize = current.iter().map(|s| s.rows).sum();
     let time: std::time::Duration = current.iter().map(|s| s.duration).sum();
     let title = format!(
-        " SQL  {} statement{} · {} rows · {} ",
+        " SQL · this session: {} statement{} · {} rows · {} ",
         thousands(current.len() as u64),
         if current.len() == 1 { "" } else { "s" },
         thousands(rows as u64),
@@ -105,9 +105,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             Repeat::Unique => String::new(),
         };
         let head = format!(
-            "#{} {loader}  {} rows  {}",
+            "#{} {loader}  {} row{}  {}",
             s.seq,
-            s.rows,
+            thousands(s.rows as u64),
+            if s.rows == 1 { "" } else { "s" },
             format_duration_fixed(s.duration)
         );
         let style = if selected == Some(i) {
@@ -204,12 +205,12 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
     for l in &analysis.loaders {
         let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
         let text = format!(
-            "{:<name_width$} {:<10} {:>4} stmt{} {:>6} rows",
+            "{:<name_width$} {:<10} {:>5} stmt{} {:>8} rows",
             l.loader,
             strategy,
-            l.statements,
+            thousands(l.statements as u64),
             if l.statements == 1 { " " } else { "s" },
-            l.rows
+            thousands(l.rows as u64)
         );
         let mut spans = vec![Span::raw(fit(&text, width))];
         if l.n_plus_one {

@@ -127,7 +127,13 @@ fn render_hints(app: &App, frame: &mut Frame, area: Rect) {
         (_, Focus::Log) => Context::Log,
     };
     let mut spans = vec![Span::raw(" ")];
+    let mut used = 1;
     for hint in hints(context) {
+        // Whole hints only: one that does not fit is left out.
+        used += hint.chars().count() + 2;
+        if used > area.width as usize {
+            break;
+        }
         let (key, rest) = hint.split_once(' ').unwrap_or((hint, ""));
         spans.push(Span::styled(key.to_string(), app.theme.key));
         spans.push(Span::styled(format!(" {rest}  "), app.theme.dim));
