@@ -557,3 +557,37 @@ fn paging_through_a_large_table_keeps_the_window_consistent() {
     }
     window_is_contiguous(&app);
 }
+
+#[test]
+fn h_on_a_closed_node_goes_up_without_closing_and_esc_never_quits() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Down); // First Post, closed
+    let posts_line = app.cursor - 1;
+    key(&mut app, KeyCode::Char('h'));
+    assert_eq!(app.cursor, posts_line, "h goes to `posts`");
+    assert!(
+        screen(&app).contains("First Post"),
+        "and `posts` stays open"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(!app.should_quit, "Esc in the tree does not quit");
+    key(&mut app, KeyCode::Char('q'));
+    assert!(app.should_quit);
+}
+
+#[test]
+fn enter_on_a_write_only_relationship_runs_its_select() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::WriteOnly)
+        .unwrap();
+    key(&mut app, KeyCode::Enter); // iterating: refused
+    let before = statements(&ws);
+    key(&mut app, KeyCode::Enter); // on the same line: the explicit select
+    assert_eq!(statements(&ws), before + 1);
+    assert!(screen(&app).contains("First Post"));
+}

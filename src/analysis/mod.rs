@@ -147,3 +147,62 @@ pub fn thousands(n: u64) -> String {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::db::{Origin, Statement};
+    use rusqlite::types::Value;
+
+    fn statement(seq: usize, loader: &str, sql: &str, param: i64) -> Statement {
+        Statement {
+            seq,
+            origin: Origin {
+                loader: loader.into(),
+                path: Some("posts".into()),
+                strategy: Some(Strategy::Select),
+            },
+            sql: sql.into(),
+            params: vec![Value::Integer(param)],
+            rows: 1,
+            duration: Duration::ZERO,
+            step: None,
+            section: 0,
+            distinct: None,
+        }
+    }
+
+    const LAZY: &str = "SELECT posts.id FROM posts WHERE ? = posts.user_id";
+
+    #[test]
+    fn one_statement_per_parent_is_an_n_plus_one() {
+        let log = [
+            statement(1, "User.posts", LAZY, 1),
+            statement(2, "User.posts", LAZY, 2),
+        ];
+        let analysis = analyze_statements(&log);
+        assert!(analysis.loaders[0].n_plus_one);
+        assert_eq!(analysis.repeats, vec![Repeat::Similar { count: 2 }; 2]);
+    }
+
+    #[test]
+    fn the_same_statement_again_is_a_duplicate_not_an_n_plus_one() {
+        let log = [
+            statement(1, "User.posts", LAZY, 1),
+            statement(2, "User.posts", LAZY, 1),
+        ];
+        let analysis = analyze_statements(&log);
+        assert!(!analysis.loaders[0].n_plus_one);
+        assert_eq!(analysis.repeats, vec![Repeat::Duplicate { count: 2 }; 2]);
+    }
+
+    #[test]
+    fn batches_are_not_an_n_plus_one() {
+        let batch = "SELECT posts.user_id FROM posts WHERE posts.user_id IN (?, ?)";
+        let log = [
+            statement(1, "User.posts", batch, 1),
+            statement(2, "User.posts", batch, 3),
+        ];
+        assert!(!analyze_statements(&log).loaders[0].n_plus_one);
+    }
+}
