@@ -591,3 +591,23 @@ fn enter_on_a_write_only_relationship_runs_its_select() {
     assert_eq!(statements(&ws), before + 1);
     assert!(screen(&app).contains("First Post"));
 }
+
+#[test]
+fn help_scrolls_on_a_short_terminal() {
+    let ws = sample();
+    let mut app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Char('?'));
+    let text = screen(&app);
+    assert!(text.contains("j/k scroll"), "{text}");
+    assert!(!text.contains("f in a dynamic filter"), "{text}");
+    for _ in 0..12 {
+        key(&mut app, KeyCode::Char('j'));
+    }
+    let text = screen(&app);
+    assert!(
+        text.contains("f in a dynamic filter"),
+        "the last line comes into view:\n{text}"
+    );
+    key(&mut app, KeyCode::Esc);
+    assert!(app.overlay.is_none());
+}

@@ -49,7 +49,8 @@ pub struct Editor {
 }
 
 pub enum Overlay {
-    Help,
+    /// The key list, scrolled down by this many lines.
+    Help(u16),
     Picker(Picker),
     Editor(Box<Editor>),
 }

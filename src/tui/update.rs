@@ -24,12 +24,13 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
                     _ => Action::EditorKey(*key),
                 }),
                 Some(Overlay::Picker(_)) => action_for(key, Context::Picker),
-                Some(Overlay::Help) => Some(Action::Cancel).filter(|_| {
-                    matches!(
-                        key.code,
-                        KeyCode::Esc | KeyCode::Char('q') | KeyCode::Char('?') | KeyCode::Enter
-                    )
-                }),
+                // Moving keys scroll the list; anything else closes it.
+                Some(Overlay::Help(_)) => match action_for(key, Context::Everywhere) {
+                    Some(
+                        action @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
+                    ) => Some(action),
+                    _ => Some(Action::Cancel),
+                },
                 None => action_for(
                     key,
                     match app.focus {
@@ -85,7 +86,7 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         (Action::Back, Focus::Tree) => app.should_quit = true,
         // Esc in the tree only clears the status line (done above).
         (Action::Cancel, Focus::Tree) => {}
-        (Action::Help, _) => app.overlay = Some(Overlay::Help),
+        (Action::Help, _) => app.overlay = Some(Overlay::Help(0)),
         (Action::ToggleFocus, Focus::Tree) => {
             app.focus = Focus::Log;
             let n = app.ws.conn.log().statements.len();
@@ -239,10 +240,13 @@ fn open_editor(app: &mut App) {
 
 fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Result<()> {
     match overlay {
-        Overlay::Help => match action {
-            Action::Back | Action::Cancel | Action::Help => {}
+        Overlay::Help(scroll) => match action {
+            Action::Up => app.overlay = Some(Overlay::Help(scroll.saturating_sub(1))),
+            Action::Down => app.overlay = Some(Overlay::Help(scroll + 1)),
+            Action::PageUp => app.overlay = Some(Overlay::Help(scroll.saturating_sub(10))),
+            Action::PageDown => app.overlay = Some(Overlay::Help(scroll + 10)),
             Action::Quit => app.should_quit = true,
-            _ => app.overlay = Some(Overlay::Help),
+            _ => {}
         },
         Overlay::Picker(mut picker) => match action {
             Action::Up => {

@@ -75,7 +75,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_status(app, frame, areas.status);
     render_hints(app, frame, areas.hints);
     match &app.overlay {
-        Some(Overlay::Help) => overlay::help(app, frame, area),
+        Some(Overlay::Help(scroll)) => overlay::help(app, *scroll, frame, area),
         Some(Overlay::Picker(picker)) => overlay::picker(app, picker, frame, area),
         Some(Overlay::Editor(editor)) => overlay::editor(app, editor, frame, area),
         None => {}

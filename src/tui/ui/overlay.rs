@@ -27,7 +27,7 @@ fn frame_block<'a>(app: &App, title: &'a str) -> Block<'a> {
 }
 
 /// The help overlay, generated from the key table.
-pub fn help(app: &App, frame: &mut Frame, area: Rect) {
+pub fn help(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
     let mut lines = Vec::new();
     for (context, heading) in [
         (Context::Everywhere, "everywhere"),
@@ -49,11 +49,21 @@ pub fn help(app: &App, frame: &mut Frame, area: Rect) {
     )));
     let height = lines.len() as u16 + 2;
     let rect = centered(area, 110.min(area.width.saturating_sub(2)), height);
+    // On a short terminal the list scrolls (never past its last line).
+    let fits = height <= rect.height;
+    // Wrapped lines make the text taller than its line count: allow for it.
+    let scroll = if fits { 0 } else { scroll.min(height) };
+    let title = if fits {
+        " keys (q, Esc or ? closes) "
+    } else {
+        " keys (j/k scroll, q, Esc or ? closes) "
+    };
     frame.render_widget(Clear, rect);
     frame.render_widget(
         Paragraph::new(lines)
-            .block(frame_block(app, " keys (q, Esc or ? closes) "))
-            .wrap(Wrap { trim: false }),
+            .block(frame_block(app, title))
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
         rect,
     );
 }
