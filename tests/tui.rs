@@ -611,3 +611,23 @@ fn help_scrolls_on_a_short_terminal() {
     key(&mut app, KeyCode::Esc);
     assert!(app.overlay.is_none());
 }
+
+#[test]
+fn the_selected_statement_scrolls_with_shift_j_and_k() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Tab);
+    let top = screen(&app);
+    assert!(top.contains("J/K: scroll"), "{top}");
+    key_with(&mut app, KeyCode::Char('J'), KeyModifiers::SHIFT);
+    assert_eq!(app.detail_scroll, 3);
+    assert!(
+        !screen(&app).contains("J/K: scroll"),
+        "the first lines scrolled away"
+    );
+    key_with(&mut app, KeyCode::Char('K'), KeyModifiers::SHIFT);
+    assert_eq!(app.detail_scroll, 0);
+    key(&mut app, KeyCode::Char('k'));
+    assert_eq!(app.detail_scroll, 0, "a new selection starts at the top");
+}

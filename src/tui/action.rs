@@ -16,6 +16,9 @@ pub enum Action {
     Strategy,
     Reset,
     Explain,
+    /// Scroll the selected statement's details.
+    DetailUp,
+    DetailDown,
     Filter,
     Copy,
     Help,

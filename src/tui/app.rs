@@ -86,6 +86,8 @@ pub struct App<'a> {
     /// Selected statement (index into the log) when the log has focus.
     pub log_cursor: Option<usize>,
     pub explain: Option<(usize, Vec<String>)>,
+    /// How far the selected statement's details are scrolled.
+    pub detail_scroll: u16,
     pub status: Option<(String, StatusKind)>,
     pub size: (u16, u16),
     pub theme: Theme,
@@ -127,6 +129,7 @@ impl<'a> App<'a> {
             overlay: None,
             log_cursor: None,
             explain: None,
+            detail_scroll: 0,
             status: None,
             size,
             theme,

@@ -166,6 +166,22 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("e explain"),
     },
     Binding {
+        keys: &[(KeyCode::Char('J'), SHIFT), (KeyCode::Char('J'), NONE)],
+        label: "J",
+        action: Action::DetailDown,
+        context: Context::Log,
+        description: "scroll the selected statement's details down",
+        hint: None,
+    },
+    Binding {
+        keys: &[(KeyCode::Char('K'), SHIFT), (KeyCode::Char('K'), NONE)],
+        label: "K",
+        action: Action::DetailUp,
+        context: Context::Log,
+        description: "scroll the selected statement's details up",
+        hint: None,
+    },
+    Binding {
         keys: &[(KeyCode::Char('y'), NONE)],
         label: "y",
         action: Action::Copy,

@@ -131,6 +131,8 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         (Action::Top, Focus::Log) => app.log_cursor = Some(0).filter(|_| log_len(app) > 0),
         (Action::Bottom, Focus::Log) => app.log_cursor = log_len(app).checked_sub(1),
         (Action::Explain, Focus::Log) => explain(app)?,
+        (Action::DetailDown, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_add(3),
+        (Action::DetailUp, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_sub(3),
         (Action::Copy, Focus::Log) => {
             if let Some(i) = app.log_cursor {
                 let sql = app.ws.conn.log().statements[i].sql.to_string();
@@ -160,6 +162,7 @@ fn move_log(app: &mut App, delta: isize) {
     let current = app.log_cursor.unwrap_or(n - 1) as isize;
     app.log_cursor = Some((current + delta).clamp(0, n as isize - 1) as usize);
     app.explain = None;
+    app.detail_scroll = 0;
 }
 
 fn explain(app: &mut App) -> anyhow::Result<()> {

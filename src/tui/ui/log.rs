@@ -241,7 +241,7 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
             lines.extend(plan.iter().map(|p| Line::from(p.clone())));
         }
         _ => lines.push(Line::from(Span::styled(
-            "e: EXPLAIN QUERY PLAN  y: copy the full statement",
+            "e: EXPLAIN QUERY PLAN  J/K: scroll  y: copy the full statement",
             theme.dim,
         ))),
     }
@@ -265,7 +265,14 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
             theme.dim,
         )));
     }
-    frame.render_widget(Paragraph::new(lines).wrap(Wrap { trim: false }), area);
+    // J/K scroll; never past the last line.
+    let scroll = app.detail_scroll.min(lines.len().saturating_sub(1) as u16);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        area,
+    );
 }
 
 /// `IN (?, ?, ... 500 of them)` as `IN (?, ?, ?, /* 500 keys */)`, so a
