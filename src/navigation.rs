@@ -44,9 +44,25 @@ impl Navigation {
     /// The same navigation with one strategy on every expanded path.
     pub fn with_strategy(&self, strategy: Strategy) -> Navigation {
         Navigation {
-            strategies: self.expand.iter().map(|p| (p.clone(), strategy)).collect(),
+            strategies: self.paths().into_iter().map(|p| (p, strategy)).collect(),
             ..self.clone()
         }
+    }
+
+    /// Every path the navigation touches: the expanded ones and the paths
+    /// on the way to them (`posts.tags` touches `posts` first), each once.
+    pub fn paths(&self) -> Vec<String> {
+        let mut paths: Vec<String> = Vec::new();
+        for path in &self.expand {
+            let steps: Vec<&str> = path.split('.').collect();
+            for i in 1..=steps.len() {
+                let prefix = steps[..i].join(".");
+                if !paths.contains(&prefix) {
+                    paths.push(prefix);
+                }
+            }
+        }
+        paths
     }
 }
 
@@ -146,7 +162,7 @@ fn run_walk(
         }
     }
     let strategies: Vec<(String, Strategy)> = nav
-        .expand
+        .paths()
         .iter()
         .map(|p| {
             let node = plan.find_path(model, p).expect("added above");

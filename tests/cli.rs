@@ -546,3 +546,24 @@ fn a_file_that_is_not_a_database() {
     let stderr = fails(&["trace", "--db", dir.path().to_str().unwrap()], 1);
     assert!(stderr.contains("is a directory"), "{stderr}");
 }
+
+#[test]
+fn one_strategy_applies_to_the_paths_on_the_way_too() {
+    // `--expand posts.tags` touches posts first: `--strategy selectin`
+    // loads both levels by IN lists, 1 + 1 + 1 statements.
+    let json: Value = serde_json::from_str(&ok(&[
+        "trace",
+        "--limit",
+        "5",
+        "--expand",
+        "posts.tags",
+        "--strategy",
+        "selectin",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(json["totals"]["statements"], 3, "{}", json["statements"]);
+    assert_eq!(json["strategies"]["posts"], "selectin");
+    assert_eq!(json["strategies"]["posts.tags"], "selectin");
+}

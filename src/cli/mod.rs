@@ -282,7 +282,7 @@ fn navigation_of(model: &Model, args: &NavArgs, strategies: &[String]) -> Result
                 .push((path.trim().to_string(), parse_strategy(name)?)),
             None => {
                 let strategy = parse_strategy(item)?;
-                nav.strategies = nav.expand.iter().map(|p| (p.clone(), strategy)).collect();
+                nav.strategies = nav.paths().into_iter().map(|p| (p, strategy)).collect();
             }
         }
     }
