@@ -13,7 +13,7 @@
 //! - manager cycles terminate under every strategy.
 
 mod common;
-use common::{loadscope, stderr};
+use common::{loadscope, relation_path, stderr};
 
 use loadscope::cli::workspace::{self, Workspace};
 use loadscope::loader::Strategy;
@@ -725,14 +725,7 @@ fn hostile_filters_are_refused_and_change_nothing() {
     app.cursor = 0;
     update(&mut app, Action::Expand);
     expand_rel(&mut app, posts);
-    let path = app
-        .lines
-        .iter()
-        .find_map(|l| match l {
-            TreeLine::Relation { rel, path, .. } if *rel == posts => Some(path.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let path = relation_path(&app, posts);
     let parent = app.roots[0];
     let q = parse_dynamic("filter: posts.nope = 1").unwrap();
     app.apply_dynamic(path.clone(), parent, posts, q).unwrap();

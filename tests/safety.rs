@@ -17,7 +17,7 @@
 //!   back; neither file is touched.
 
 mod common;
-use common::{loadscope, stderr};
+use common::{loadscope, relation_path, stderr};
 
 use loadscope::cli::sample::{SampleOptions, generate};
 use loadscope::cli::workspace::{self, Workspace};
@@ -645,14 +645,7 @@ fn a_session_with_every_strategy_a_filter_and_a_replay_changes_no_byte() {
     }
     // A dynamic filter typed into the explorer.
     app.choose_strategy(posts, Strategy::Dynamic).unwrap();
-    let path = app
-        .lines
-        .iter()
-        .find_map(|l| match l {
-            TreeLine::Relation { rel, path, .. } if *rel == posts => Some(path.clone()),
-            _ => None,
-        })
-        .unwrap();
+    let path = relation_path(&app, posts);
     let parent = app.roots[0];
     let q = loadscope::tui::app::parse_dynamic(
         "filter: posts.id > 0\norder by: posts.id DESC\nlimit: 3",

@@ -77,6 +77,14 @@ fn notes(app: &App) -> String {
         .join(" ")
 }
 
+/// The cursor on John's `posts`, which loads under `strategy` (a replay).
+fn on_johns_posts_under(app: &mut App, strategy: Strategy) {
+    key(app, KeyCode::Enter);
+    key(app, KeyCode::Down);
+    let (_, rel, _) = app.current_relationship().expect("on posts");
+    app.choose_strategy(rel, strategy).unwrap();
+}
+
 fn statements(ws: &Workspace) -> usize {
     ws.conn.log().statements.len()
 }
@@ -168,10 +176,7 @@ fn switching_to_selectin_replays_with_two_statements() {
 fn raise_shows_the_error_on_the_node() {
     let ws = sample();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Raise)
-        .unwrap();
+    on_johns_posts_under(&mut app, Strategy::Raise);
     let before = statements(&ws);
     key(&mut app, KeyCode::Enter);
     assert_eq!(statements(&ws), before, "raise runs no SQL");
@@ -237,10 +242,7 @@ fn picker_and_help_and_editor_overlays() {
 fn a_bad_filter_stays_in_the_editor_with_its_error() {
     let ws = sample();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Dynamic)
-        .unwrap();
+    on_johns_posts_under(&mut app, Strategy::Dynamic);
     key(&mut app, KeyCode::Char('f'));
     keys(&mut app, "1; DROP TABLE users");
     key(&mut app, KeyCode::Enter);
@@ -397,10 +399,7 @@ fn no_color_gives_the_monochrome_theme() {
 fn write_only_refuses_iteration_and_offers_its_select() {
     let ws = sample();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::WriteOnly)
-        .unwrap();
+    on_johns_posts_under(&mut app, Strategy::WriteOnly);
     let before = statements(&ws);
     key(&mut app, KeyCode::Enter);
     assert_eq!(statements(&ws), before, "iterating runs no SQL");
@@ -429,10 +428,7 @@ fn write_only_refuses_iteration_and_offers_its_select() {
 fn noload_shows_its_empty_collections_as_such() {
     let ws = sample();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::NoLoad)
-        .unwrap();
+    on_johns_posts_under(&mut app, Strategy::NoLoad);
     let before = statements(&ws);
     key(&mut app, KeyCode::Enter);
     assert_eq!(statements(&ws), before);
@@ -581,10 +577,7 @@ fn h_on_a_closed_node_goes_up_without_closing_and_esc_never_quits() {
 fn enter_on_a_write_only_relationship_runs_its_select() {
     let ws = sample();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
-    key(&mut app, KeyCode::Enter);
-    key(&mut app, KeyCode::Down);
-    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::WriteOnly)
-        .unwrap();
+    on_johns_posts_under(&mut app, Strategy::WriteOnly);
     key(&mut app, KeyCode::Enter); // iterating: refused
     let before = statements(&ws);
     key(&mut app, KeyCode::Enter); // on the same line: the explicit select

@@ -54,3 +54,19 @@ pub fn loadscope(args: &[&str]) -> Output {
 pub fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
+
+/// The tree path of the first line showing relationship `rel`.
+pub fn relation_path(
+    app: &loadscope::tui::app::App,
+    rel: loadscope::model::RelId,
+) -> loadscope::tui::tree::TreePath {
+    app.lines
+        .iter()
+        .find_map(|l| match l {
+            loadscope::tui::tree::TreeLine::Relation { rel: r, path, .. } if *r == rel => {
+                Some(path.clone())
+            }
+            _ => None,
+        })
+        .expect("the relationship is on screen")
+}
