@@ -9,9 +9,11 @@
 pub mod analysis;
 pub mod cli;
 pub mod db;
+pub mod dialect;
 pub mod loader;
 pub mod model;
 pub mod navigation;
 pub mod plan;
 pub mod session;
+pub mod strategy;
 pub mod tui;

@@ -5,10 +5,10 @@
 
 use crate::db::value::value_to_json;
 use crate::db::{Key, QueryLog, Step, TracedConnection};
-use crate::loader::Strategy;
 use crate::model::{EntityId, Model};
 use crate::plan::{LoadPlan, NodeId};
 use crate::session::{Access, ObjId, Related, RootQuery, Session};
+use crate::strategy::Strategy;
 use anyhow::{Result, bail};
 use rusqlite::types::Value;
 use std::collections::HashSet;

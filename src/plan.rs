@@ -3,8 +3,8 @@
 //! SQLAlchemy's loader options (`selectinload(User.posts).joinedload(Post.comments)`).
 //! Paths without a chosen strategy use the relationship's `lazy` from the model.
 
-use crate::loader::Strategy;
 use crate::model::{Direction, EntityId, Model, RelId, diagnostic::did_you_mean};
+use crate::strategy::Strategy;
 use anyhow::{Result, bail};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]

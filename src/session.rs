@@ -5,10 +5,11 @@
 
 use crate::db::value::owned;
 use crate::db::{Key, Origin, TracedConnection};
+use crate::loader;
 use crate::loader::sql::{JoinedNode, LabelStyle, Order, SelectBuilder, SelectSpec, Slot};
-use crate::loader::{self, Strategy};
 use crate::model::{EntityId, Model, RelId};
 use crate::plan::{JoinedBelow, LoadPlan, NodeId};
+use crate::strategy::Strategy;
 use anyhow::Result;
 use rusqlite::types::{Value, ValueRef};
 use rustc_hash::{FxHashMap, FxHashSet};
@@ -394,7 +395,7 @@ impl<'a> Session<'a> {
         let root = NodeId::ROOT;
         let entity_id = self.plan.root_entity();
         let entity = self.model.entity(entity_id);
-        let pk = format!("{}.{}", entity.table, entity.pk_column());
+        let pk = crate::dialect::qualified(&entity.table, entity.pk_column());
         let mut conditions = Vec::new();
         if query.after.is_some() {
             conditions.push(format!("{pk} > ?"));
@@ -470,7 +471,7 @@ impl<'a> Session<'a> {
     }
 
     pub fn render(&self, spec: SelectSpec) -> Prepared {
-        let mut builder = SelectBuilder::new(spec.style);
+        let mut builder = SelectBuilder::new(spec.style, self.conn.dialect());
         self.render_with(spec, &mut builder)
     }
 

@@ -4,7 +4,7 @@
 //! SQL with the same parameters is a *duplicate*, and per-loader totals.
 
 use crate::db::{QueryLog, Statement};
-use crate::loader::Strategy;
+use crate::strategy::Strategy;
 use std::collections::HashMap;
 use std::time::Duration;
 

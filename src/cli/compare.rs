@@ -3,9 +3,9 @@
 
 use super::{Format, NavArgs, navigation, print_warnings, report, workspace};
 use crate::analysis::format_duration;
-use crate::loader::Strategy;
 use crate::model::Direction;
 use crate::navigation::{self as nav, Outcome};
+use crate::strategy::Strategy;
 use anyhow::Result;
 
 pub fn run(args: &NavArgs) -> Result<()> {

@@ -7,9 +7,9 @@ pub mod sample;
 pub mod trace;
 pub mod workspace;
 
-use crate::loader::Strategy;
 use crate::model::{Diagnostic, Model};
 use crate::navigation::Navigation;
+use crate::strategy::Strategy;
 use anyhow::{Result, bail};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -1,6 +1,6 @@
 //! The statement log: every statement a session ran, with who ran it and why.
 
-use crate::loader::Strategy;
+use crate::strategy::Strategy;
 use rusqlite::types::Value;
 use std::sync::Arc;
 use std::time::Duration;

@@ -2,6 +2,7 @@
 //! timed with `Instant` and recorded with the loader that issued it.
 
 use super::log::{Origin, QueryLog, Statement, Step};
+use crate::dialect::Dialect;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 use std::cell::{Cell, RefCell};
@@ -10,6 +11,7 @@ use std::time::Instant;
 
 pub struct TracedConnection {
     conn: Connection,
+    dialect: &'static dyn Dialect,
     log: RefCell<QueryLog>,
     step: Cell<Option<usize>>,
     /// The step begun but not yet in the log (it has caused no statement).
@@ -22,10 +24,16 @@ impl TracedConnection {
         conn.set_prepared_statement_cache_capacity(256);
         TracedConnection {
             conn,
+            dialect: &crate::dialect::SQLITE,
             log: RefCell::new(QueryLog::default()),
             step: Cell::new(None),
             pending: RefCell::new(None),
         }
+    }
+
+    /// How statements for this database are spelt.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
     }
 
     /// Runs one statement, hands each row to `on_row`, and records it.

@@ -205,7 +205,7 @@ pub fn query(
     let mut params = params;
     if q.limit.is_some() || q.offset.is_some() {
         let mut sql = prepared.sql.to_string();
-        sql.push_str(" LIMIT ? OFFSET ?");
+        sql.push_str(session.conn.dialect().limit_offset());
         prepared.sql = sql.into();
         params.push(Value::Integer(q.limit.unwrap_or(-1)));
         params.push(Value::Integer(q.offset.unwrap_or(0)));
@@ -236,7 +236,7 @@ pub fn count(
     let prepared = session.render(spec);
     let mut inner = prepared.sql.to_string();
     if q.limit.is_some() || q.offset.is_some() {
-        inner.push_str(" LIMIT ? OFFSET ?");
+        inner.push_str(session.conn.dialect().limit_offset());
         params.push(Value::Integer(q.limit.unwrap_or(-1)));
         params.push(Value::Integer(q.offset.unwrap_or(0)));
     }

@@ -14,14 +14,14 @@ pub mod raise_on_sql;
 pub mod select;
 pub mod selectin;
 pub mod sql;
-pub mod strategy;
+
 pub mod subquery;
 pub mod write_only;
 
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, PostLoad, Session};
+pub use crate::strategy::Strategy;
 use anyhow::Result;
-pub use strategy::Strategy;
 
 pub trait Loader: Sync {
     /// After a statement loaded the targets of `load` (see

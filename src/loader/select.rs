@@ -5,6 +5,7 @@
 use super::sql::{LabelStyle, Order, SelectSpec};
 use super::{Loader, Strategy};
 use crate::db::Key;
+use crate::dialect::{ident, qualified};
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, Prepared, QueryKind, Related, Session};
@@ -57,12 +58,14 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
     let table = target.table.clone();
     let mut spec = SelectSpec::new(rel.target, node, style, &table);
     let (where_clause, link) = match (&rel.join, rel.direction) {
-        (Join::Direct { target_col, .. }, Direction::OneToMany) => {
-            (format!("? = {table}.{}", target.columns[*target_col]), None)
-        }
-        (Join::Direct { target_col, .. }, _) => {
-            (format!("{table}.{} = ?", target.columns[*target_col]), None)
-        }
+        (Join::Direct { target_col, .. }, Direction::OneToMany) => (
+            format!("? = {}", qualified(&table, &target.columns[*target_col])),
+            None,
+        ),
+        (Join::Direct { target_col, .. }, _) => (
+            format!("{} = ?", qualified(&table, &target.columns[*target_col])),
+            None,
+        ),
         (
             Join::Secondary {
                 table: link,
@@ -73,11 +76,13 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
             },
             _,
         ) => {
-            spec.from = format!("{table}, {link}");
+            spec.from = format!("{}, {}", ident(&table), ident(link));
             (
                 format!(
-                    "? = {link}.{parent_fk} AND {table}.{} = {link}.{target_fk}",
-                    target.columns[*target_col]
+                    "? = {} AND {} = {}",
+                    qualified(link, parent_fk),
+                    qualified(&table, &target.columns[*target_col]),
+                    qualified(link, target_fk)
                 ),
                 Some(link.clone()),
             )
@@ -99,7 +104,7 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
         // subquery load re-states the statement without them.
         spec.base_from = Some(std::mem::replace(
             &mut spec.from,
-            format!("{link}, {table}"),
+            format!("{}, {}", ident(link), ident(&table)),
         ));
     }
     spec

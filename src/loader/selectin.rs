@@ -11,6 +11,7 @@ use super::select::{lazy_load, parent_key};
 use super::sql::{LabelStyle, Order, SelectSpec};
 use super::{Loader, Strategy, placeholders};
 use crate::db::Key;
+use crate::dialect::{ident, qualified};
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, PostLoad, QueryKind, Related, Session};
@@ -87,16 +88,18 @@ fn collection_spec(session: &mut Session<'_>, node: NodeId, n: usize) -> SelectS
             ..
         } => {
             spec.from = format!(
-                "{link} JOIN {table} ON {table}.{} = {link}.{target_fk}",
-                target.columns[*target_col]
+                "{} JOIN {} ON {} = {}",
+                ident(link),
+                ident(table),
+                qualified(table, &target.columns[*target_col]),
+                qualified(link, target_fk)
             );
             (link.clone(), parent_fk.clone())
         }
     };
     spec.where_clause = Some(format!(
-        "{}.{} IN ({})",
-        key_column.0,
-        key_column.1,
+        "{} IN ({})",
+        qualified(&key_column.0, &key_column.1),
         placeholders(n)
     ));
     let link = match &rel.join {
@@ -141,9 +144,8 @@ fn load_many_to_one(
             let entity = model.entity(rel.target);
             let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, &entity.table);
             spec.where_clause = Some(format!(
-                "{}.{} IN ({})",
-                entity.table,
-                entity.columns[target_col],
+                "{} IN ({})",
+                qualified(&entity.table, &entity.columns[target_col]),
                 placeholders(chunk.len())
             ));
             spec.order_by = Order::from_terms(&rel.order_by, &entity.table, &entity.table, None);

@@ -6,6 +6,7 @@
 //! adds the joined eager loads below it and returns the text together with
 //! the [`Slot`]s that say which result column feeds which object.
 
+use crate::dialect::{Dialect, ident, qualified, render_identifiers};
 use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
 use crate::plan::NodeId;
 use rusqlite::types::Value;
@@ -29,6 +30,7 @@ pub enum LabelStyle {
 /// SQLAlchemy's compiler does. So the alias of a nested join whose columns
 /// come first in the select list is `users_1`, its parent's `users_2`.
 pub struct SelectBuilder {
+    dialect: &'static dyn Dialect,
     style: LabelStyle,
     columns: Vec<(String, String)>,
     rendered: Vec<String>,
@@ -41,8 +43,9 @@ const ANON_START: char = '\u{1}';
 const ANON_END: char = '\u{2}';
 
 impl SelectBuilder {
-    pub fn new(style: LabelStyle) -> SelectBuilder {
+    pub fn new(style: LabelStyle, dialect: &'static dyn Dialect) -> SelectBuilder {
         SelectBuilder {
+            dialect,
             style,
             columns: Vec::new(),
             rendered: Vec::new(),
@@ -62,8 +65,18 @@ impl SelectBuilder {
     }
 
     /// Replaces the placeholders in `sql` by `name_N`, numbered per name in
-    /// the order of their first appearance.
+    /// the order of their first appearance, then spells every identifier
+    /// as the dialect does.
     pub fn finish(&self, sql: &str) -> String {
+        render_identifiers(self.dialect, &self.number_anonymous(sql))
+    }
+
+    /// The statement's dialect.
+    pub fn dialect(&self) -> &'static dyn Dialect {
+        self.dialect
+    }
+
+    fn number_anonymous(&self, sql: &str) -> String {
         if self.anonymous.is_empty() {
             return sql.to_string();
         }
@@ -107,15 +120,18 @@ impl SelectBuilder {
         {
             return i;
         }
+        let name = qualified(qualifier, column);
         let text = match self.style {
-            LabelStyle::Plain => format!("{qualifier}.{column}"),
-            LabelStyle::TablenamePlusCol => format!("{qualifier}.{column} AS {qualifier}_{column}"),
+            LabelStyle::Plain => name,
+            LabelStyle::TablenamePlusCol => {
+                format!("{name} AS {}", ident(&format!("{qualifier}_{column}")))
+            }
             LabelStyle::Disambiguate => {
                 if self.columns.iter().any(|(_, c)| c == column) {
                     let label = self.anon(column);
-                    format!("{qualifier}.{column} AS {label}")
+                    format!("{name} AS {}", ident(&label))
                 } else {
-                    format!("{qualifier}.{column}")
+                    name
                 }
             }
         };
@@ -176,7 +192,7 @@ pub struct Order {
 impl Order {
     pub fn render(&self) -> String {
         let dir = if self.descending { " DESC" } else { "" };
-        format!("{}.{}{dir}", self.qualifier, self.column)
+        format!("{}{dir}", qualified(&self.qualifier, &self.column))
     }
 
     /// A relationship's `order_by`, written against `target` (the target
@@ -210,8 +226,7 @@ pub struct SelectSpec {
     pub style: LabelStyle,
     /// Columns before the entity's own (selectin's foreign key).
     pub lead: Vec<(String, String)>,
-    /// The FROM clause without joined eager loads; `{main}` is where the
-    /// entity's own table stands.
+    /// The FROM clause without joined eager loads, identifiers marked.
     pub from: String,
     /// The FROM a `subquery` load re-states, where it differs from `from`.
     pub base_from: Option<String>,
@@ -252,7 +267,7 @@ impl SelectSpec {
             node,
             style,
             lead: Vec::new(),
-            from: table.to_string(),
+            from: ident(table),
             base_from: None,
             qualifier: table.to_string(),
             distinct: false,
@@ -298,7 +313,7 @@ impl SelectSpec {
             let inner_cols: Vec<String> = entity
                 .columns
                 .iter()
-                .map(|c| format!("{qualifier}.{c} AS {c}"))
+                .map(|c| format!("{} AS {}", qualified(&qualifier, c), ident(c)))
                 .collect();
             let mut inner = format!("SELECT {} FROM {from}", inner_cols.join(", "));
             if let Some(w) = &self.where_clause {
@@ -307,11 +322,11 @@ impl SelectSpec {
             if !order.is_empty() {
                 inner.push_str(&format!(" ORDER BY {}", render_order(&order)));
             }
-            inner.push_str(" LIMIT ? OFFSET ?");
+            inner.push_str(builder.dialect().limit_offset());
             params.push(Value::Integer(self.limit.unwrap_or(-1)));
             params.push(Value::Integer(0));
             let anon = builder.alias("anon");
-            from = format!("({inner}) AS {anon}");
+            from = format!("({inner}) AS {}", ident(&anon));
             for o in &mut order {
                 o.qualifier = anon.clone();
             }
@@ -357,7 +372,7 @@ impl SelectSpec {
             sql.push_str(&format!(" ORDER BY {}", order_terms.join(", ")));
         }
         if !wrap && let Some(limit) = self.limit {
-            tail.push_str(" LIMIT ? OFFSET ?");
+            tail.push_str(builder.dialect().limit_offset());
             params.push(Value::Integer(limit));
             params.push(Value::Integer(0));
         }
@@ -400,8 +415,8 @@ pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -
     let p = &model.entity(r.parent).columns[*parent_col];
     let t = &model.entity(r.target).columns[*target_col];
     match r.direction {
-        Direction::OneToMany => format!("{parent}.{p} = {target}.{t}"),
-        _ => format!("{target}.{t} = {parent}.{p}"),
+        Direction::OneToMany => format!("{} = {}", qualified(parent, p), qualified(target, t)),
+        _ => format!("{} = {}", qualified(target, t), qualified(parent, p)),
     }
 }
 
@@ -461,7 +476,7 @@ fn render_join(
         .map(|c| builder.column(&alias, c))
         .collect();
 
-    let mut target_expr = format!("{} AS {alias}", target.table);
+    let mut target_expr = format!("{} AS {}", ident(&target.table), ident(&alias));
     if !nested.is_empty() && matches!(rel.join, Join::Direct { .. }) {
         target_expr = format!("({target_expr}{nested})");
     }
@@ -486,24 +501,25 @@ fn render_join(
             Some((link_table, link_alias)),
         ) => {
             let parent_on = format!(
-                "{parent}.{} = {link_alias}.{parent_fk}",
-                model.entity(rel.parent).columns[*parent_col]
+                "{} = {}",
+                qualified(parent, &model.entity(rel.parent).columns[*parent_col]),
+                qualified(&link_alias, parent_fk)
             );
             let target_on = format!(
-                "{alias}.{} = {link_alias}.{target_fk}",
-                target.columns[*target_col]
+                "{} = {}",
+                qualified(&alias, &target.columns[*target_col]),
+                qualified(&link_alias, target_fk)
             );
+            let link_expr = format!("{} AS {}", ident(&link_table), ident(&link_alias));
             if node.inner {
-                format!(
-                    " JOIN {link_table} AS {link_alias} ON {parent_on} JOIN {target_expr} ON {target_on}"
-                )
+                format!(" JOIN {link_expr} ON {parent_on} JOIN {target_expr} ON {target_on}")
             } else {
                 // The outer join of a many-to-many is already a group; inner
                 // joins below it go inside that group, flat:
                 // `LEFT OUTER JOIN (post_tags AS post_tags_1 JOIN tags AS tags_1
                 // ON ... JOIN post_tags AS post_tags_2 ...) ON ...`.
                 format!(
-                    " LEFT OUTER JOIN ({link_table} AS {link_alias} JOIN {target_expr} ON {target_on}{nested}) ON {parent_on}"
+                    " LEFT OUTER JOIN ({link_expr} JOIN {target_expr} ON {target_on}{nested}) ON {parent_on}"
                 )
             }
         }
@@ -524,7 +540,7 @@ mod tests {
 
     #[test]
     fn anonymous_names_are_numbered_in_order_of_appearance() {
-        let mut builder = SelectBuilder::new(LabelStyle::Plain);
+        let mut builder = SelectBuilder::new(LabelStyle::Plain, &crate::dialect::SQLITE);
         let outer = builder.alias("users");
         let inner = builder.alias("users");
         let posts = builder.alias("posts");
@@ -538,7 +554,7 @@ mod tests {
 
     #[test]
     fn typed_delimiters_are_left_alone() {
-        let mut builder = SelectBuilder::new(LabelStyle::Plain);
+        let mut builder = SelectBuilder::new(LabelStyle::Plain, &crate::dialect::SQLITE);
         let alias = builder.alias("posts");
         let sql = format!("SELECT {alias}.id WHERE x = '\u{1}9\u{2}' OR y = '\u{1}'");
         assert_eq!(

@@ -14,6 +14,7 @@ use super::select::{lazy_load, parent_key};
 use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, render_order};
 use super::{Loader, Strategy};
 use crate::db::Key;
+use crate::dialect::{ident, qualified};
 use crate::model::{Direction, Join, Model, RelId};
 use crate::plan::NodeId;
 use crate::session::{Access, LoadOrigin, ObjId, Related, Session};
@@ -52,7 +53,7 @@ pub fn fetch(
     for hop in origin.hops.iter().chain([&rel_id]) {
         at = session.plan.child_or_insert(session.model, at, *hop);
     }
-    let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol);
+    let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol, session.conn.dialect());
     let spec = statement(session, at, origin, rel_id, &mut builder);
     let params = spec.params.clone();
     let prepared = session.render_with(spec, &mut builder);
@@ -124,7 +125,13 @@ fn statement(
     }
     let select_list: Vec<String> = inner_cols
         .iter()
-        .map(|c| format!("{base_table}.{c} AS {base_table}_{c}"))
+        .map(|c| {
+            format!(
+                "{} AS {}",
+                qualified(&base_table, c),
+                ident(&format!("{base_table}_{c}"))
+            )
+        })
         .collect();
     let distinct = if many_to_one { "DISTINCT " } else { "" };
     // The base's own FROM: a lazy many-to-many load reads `posts, post_tags`.
@@ -141,14 +148,15 @@ fn statement(
         // Without a LIMIT the order cannot change which rows come back, so
         // SQLAlchemy drops it.
         inner.push_str(&format!(
-            " ORDER BY {} LIMIT ? OFFSET ?",
-            render_order(&base.order_by)
+            " ORDER BY {}{}",
+            render_order(&base.order_by),
+            builder.dialect().limit_offset()
         ));
         params.push(rusqlite::types::Value::Integer(limit));
         params.push(rusqlite::types::Value::Integer(0));
     }
     let anon = builder.alias("anon");
-    let mut from = format!("({inner}) AS {anon}");
+    let mut from = format!("({inner}) AS {}", ident(&anon));
 
     // Walk the hops again, aliased, from the re-stated statement; then the
     // relationship being loaded, to its unaliased target.
@@ -166,25 +174,25 @@ fn statement(
             builder.alias(&target.table)
         };
         let parent_side = if i == 0 {
-            format!("{previous}.{previous_col}")
+            qualified(&previous, &previous_col)
         } else {
-            format!("{previous}.{}", parent_column(model, *hop))
+            qualified(&previous, parent_column(model, *hop))
         };
         if i == last && i > 0 {
             trail = (previous.clone(), parent_column(model, *hop).to_string());
         }
         match &r.join {
             Join::Direct { target_col, .. } => {
-                let target_side = format!("{alias}.{}", target.columns[*target_col]);
+                let target_side = qualified(&alias, &target.columns[*target_col]);
                 let on = if r.direction == Direction::OneToMany {
                     format!("{parent_side} = {target_side}")
                 } else {
                     format!("{target_side} = {parent_side}")
                 };
                 let aliased = if i == last {
-                    alias.clone()
+                    ident(&alias)
                 } else {
-                    format!("{} AS {alias}", target.table)
+                    format!("{} AS {}", ident(&target.table), ident(&alias))
                 };
                 from.push_str(&format!(" JOIN {aliased} ON {on}"));
             }
@@ -197,13 +205,17 @@ fn statement(
             } => {
                 let link_alias = builder.alias(link);
                 let aliased = if i == last {
-                    alias.clone()
+                    ident(&alias)
                 } else {
-                    format!("{} AS {alias}", target.table)
+                    format!("{} AS {}", ident(&target.table), ident(&alias))
                 };
                 from.push_str(&format!(
-                    " JOIN {link} AS {link_alias} ON {parent_side} = {link_alias}.{parent_fk} JOIN {aliased} ON {alias}.{} = {link_alias}.{target_fk}",
-                    target.columns[*target_col]
+                    " JOIN {} AS {} ON {parent_side} = {} JOIN {aliased} ON {} = {}",
+                    ident(link),
+                    ident(&link_alias),
+                    qualified(&link_alias, parent_fk),
+                    qualified(&alias, &target.columns[*target_col]),
+                    qualified(&link_alias, target_fk)
                 ));
             }
         }

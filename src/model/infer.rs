@@ -5,7 +5,6 @@
 
 use super::diagnostic::{Diagnostic, Located, SourceFile};
 use super::spec::{EntitySpec, ModelSpec, ParsedModel, RelationshipSpec};
-use crate::db::schema::is_plain_identifier;
 use crate::db::{ForeignKey, Schema, Table};
 use std::collections::HashSet;
 
@@ -15,28 +14,7 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
         text: String::new(),
     };
     let mut warnings = Vec::new();
-    // Tables loadscope cannot write into SQL unquoted are left out.
-    let usable: Vec<&Table> = schema
-        .tables
-        .iter()
-        .filter(|t| match unplain_name(t) {
-            None => true,
-            Some(name) => {
-                warnings.push(
-                    Diagnostic::warning(
-                        &source,
-                        None,
-                        format!(
-                            "table `{}` is left out: `{name}` would need quoting in SQL, which loadscope does not write",
-                            t.name
-                        ),
-                    )
-                    .with_help("rename it, or browse the other tables"),
-                );
-                false
-            }
-        })
-        .collect();
+    let usable: Vec<&Table> = schema.tables.iter().collect();
     let link_tables: Vec<&Table> = usable
         .iter()
         .copied()
@@ -237,13 +215,6 @@ fn broken_foreign_key(schema: &Schema, table: &Table, fk: &ForeignKey) -> Option
             fk.to_column.as_deref().unwrap_or("its primary key")
         )),
     }
-}
-
-/// The first table or column name that would need quoting in SQL.
-fn unplain_name(table: &Table) -> Option<&str> {
-    std::iter::once(table.name.as_str())
-        .chain(table.columns.iter().map(|c| c.name.as_str()))
-        .find(|n| !is_plain_identifier(n))
 }
 
 /// The column shown in lists: the first text column that is not the

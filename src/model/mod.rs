@@ -13,7 +13,7 @@ pub mod spec;
 pub mod toml;
 
 use crate::db::Schema;
-use crate::loader::Strategy;
+use crate::strategy::Strategy;
 pub use diagnostic::{Diagnostic, SourceFile};
 use std::path::Path;
 

@@ -6,9 +6,8 @@
 use super::diagnostic::{Diagnostic, Located, Span, did_you_mean, list};
 use super::spec::{EntitySpec, ParsedModel, RelationshipSpec};
 use super::{Direction, Entity, EntityId, Join, Model, OrderTerm, RelId, Relationship};
-use crate::db::schema::is_plain_identifier;
 use crate::db::{ForeignKey, Schema, Table};
-use crate::loader::Strategy;
+use crate::strategy::Strategy;
 
 /// SQLAlchemy's `SelectInLoader._chunksize`.
 pub const DEFAULT_CHUNKSIZE: usize = 500;
@@ -127,35 +126,9 @@ impl Resolver<'_> {
             })
     }
 
-    /// Refuses a table whose name, or a column's, would need quoting in
-    /// SQL: loadscope writes names bare, as SQLAlchemy does for plain ones.
-    fn check_plain(
-        &self,
-        table: &Table,
-        span: Option<&Span>,
-        role: &str,
-    ) -> Result<(), Diagnostic> {
-        let Some(name) = std::iter::once(&table.name)
-            .chain(table.columns.iter().map(|c| &c.name))
-            .find(|n| !is_plain_identifier(n))
-        else {
-            return Ok(());
-        };
-        Err(self
-            .error(
-                span,
-                format!(
-                    "table `{}` of {role} cannot be loaded: `{name}` would need quoting in SQL, which loadscope does not write",
-                    table.name
-                ),
-            )
-            .with_help("rename the table or column, or leave this entity out of the model"))
-    }
-
     fn entity(&self, spec: &EntitySpec) -> Result<Entity, Diagnostic> {
         let owner = format!("entity {}", spec.name.value);
         let table = self.table(&spec.table, &owner)?;
-        self.check_plain(table, spec.table.span.as_ref(), &owner)?;
         let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
         let pk = match &spec.primary_key {
             Some(pk) => self.column_of(
@@ -282,11 +255,6 @@ impl Resolver<'_> {
                 ));
             }
             let link = self.table(secondary, &format!("secondary of {display}"))?;
-            self.check_plain(
-                link,
-                secondary.span.as_ref(),
-                &format!("secondary of {display}"),
-            )?;
             (
                 Direction::ManyToMany,
                 self.secondary_join(

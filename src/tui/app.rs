@@ -7,12 +7,12 @@ use super::theme::Theme;
 use super::tree::{MAX_CHILDREN, NoteKind, Seg, TreeLine, TreePath, rel_chain};
 use crate::cli::workspace::Workspace;
 use crate::db::Key;
-use crate::loader::Strategy;
 use crate::loader::dynamic::{self, DynamicQuery};
 use crate::loader::write_only::ITERATION_ERROR;
 use crate::model::{EntityId, Model, RelId};
 use crate::plan::LoadPlan;
 use crate::session::{Access, ObjId, RootQuery, Session};
+use crate::strategy::Strategy;
 use anyhow::Result;
 use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -103,8 +103,8 @@ impl<'a> App<'a> {
         // Counting is loadscope's own question, not a loader's: untraced.
         let total: i64 = ws.conn.raw().query_row(
             &format!(
-                "SELECT count(*) FROM \"{}\"",
-                entity.table.replace('"', "\"\"")
+                "SELECT count(*) FROM {}",
+                ws.conn.dialect().quote(&entity.table)
             ),
             [],
             |r| r.get(0),

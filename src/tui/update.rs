@@ -5,8 +5,8 @@
 use super::action::Action;
 use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
 use super::keymap::{Context, Focus, action_for};
-use crate::loader::Strategy;
 use crate::model::Direction;
+use crate::strategy::Strategy;
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::TextArea;
 

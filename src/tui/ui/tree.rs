@@ -3,7 +3,7 @@
 use super::fit;
 use crate::analysis::thousands;
 use crate::db::value::value_to_text;
-use crate::loader::Strategy;
+use crate::strategy::Strategy;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
 use crate::tui::tree::{NoteKind, TreeLine};
