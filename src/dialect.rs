@@ -43,6 +43,38 @@ pub trait Dialect: Sync + std::fmt::Debug {
 
     /// What `.limit(K)` adds (its parameters are `[K, 0]`).
     fn limit_offset(&self) -> &'static str;
+
+    /// A tuple IN lists its rows as `VALUES (?, ?), ...` (SQLAlchemy's
+    /// `tuple_in_values`) rather than `(?, ?), ...`.
+    fn tuple_in_values(&self) -> bool;
+}
+
+/// `col IN (?, ?)` for `n` keys of one column, `(a, b) IN (VALUES (?, ?),
+/// ...)` (or without `VALUES`, per the dialect) for composite keys.
+pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize) -> String {
+    if let [column] = columns {
+        return format!("{column} IN ({})", placeholders(1, n));
+    }
+    let values = if dialect.tuple_in_values() {
+        "VALUES "
+    } else {
+        ""
+    };
+    format!(
+        "({}) IN ({values}{})",
+        columns.join(", "),
+        placeholders(columns.len(), n)
+    )
+}
+
+/// `?, ?, ?` for `n` scalars, `(?, ?), (?, ?)` for `n` tuples of `arity`.
+fn placeholders(arity: usize, n: usize) -> String {
+    let one = if arity == 1 {
+        "?".to_string()
+    } else {
+        format!("({})", vec!["?"; arity].join(", "))
+    };
+    vec![one; n].join(", ")
 }
 
 /// SQLAlchemy 2.1's `sqlite` dialect.
@@ -60,6 +92,10 @@ impl Dialect for Sqlite {
 
     fn limit_offset(&self) -> &'static str {
         " LIMIT ? OFFSET ?"
+    }
+
+    fn tuple_in_values(&self) -> bool {
+        true
     }
 }
 

@@ -151,14 +151,8 @@ fn run_walk(
     for (path, strategy) in &nav.strategies {
         let node = plan.find_path(model, path).expect("added above");
         let rel = model.rel(plan.node(node).rel.expect("relationship"));
-        if rel.direction == crate::model::Direction::ManyToOne
-            && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly)
-        {
-            bail!(
-                "{} is many-to-one; '{}' loaders work on collections only",
-                model.rel_display(rel.id),
-                strategy.name()
-            );
+        if !rel.is_collection() && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
+            bail!(crate::loader::scalar_refusal(&model.rel_display(rel.id)));
         }
     }
     let strategies: Vec<(String, Strategy)> = nav

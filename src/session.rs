@@ -395,16 +395,29 @@ impl<'a> Session<'a> {
         let root = NodeId::ROOT;
         let entity_id = self.plan.root_entity();
         let entity = self.model.entity(entity_id);
-        let pk = crate::dialect::qualified(&entity.table, entity.pk_column());
+        // Keyset paging over the whole key: `(a, b) > (?, ?)` for a
+        // composite one, as SQLite compares row values.
+        let pk: Vec<String> = entity
+            .pk_columns()
+            .map(|c| crate::dialect::qualified(&entity.table, c))
+            .collect();
+        let pk = match pk.as_slice() {
+            [one] => one.clone(),
+            _ => format!("({})", pk.join(", ")),
+        };
+        let bind = match entity.pk.len() {
+            1 => "?".to_string(),
+            n => format!("({})", vec!["?"; n].join(", ")),
+        };
         let mut conditions = Vec::new();
         if query.after.is_some() {
-            conditions.push(format!("{pk} > ?"));
+            conditions.push(format!("{pk} > {bind}"));
         }
         if query.from.is_some() {
-            conditions.push(format!("{pk} >= ?"));
+            conditions.push(format!("{pk} >= {bind}"));
         }
         if query.before.is_some() {
-            conditions.push(format!("{pk} < ?"));
+            conditions.push(format!("{pk} < {bind}"));
         }
         let where_clause = (!conditions.is_empty()).then(|| conditions.join(" AND "));
         let params: Vec<Value> = query
@@ -412,14 +425,17 @@ impl<'a> Session<'a> {
             .iter()
             .chain(&query.from)
             .chain(&query.before)
-            .map(Key::to_value)
+            .flat_map(Key::params)
             .collect();
         let backwards = query.before.is_some() || query.from_end;
-        let order_by = vec![Order {
-            qualifier: entity.table.clone(),
-            column: entity.pk_column().to_string(),
-            descending: backwards,
-        }];
+        let order_by = entity
+            .pk_columns()
+            .map(|c| Order {
+                qualifier: entity.table.clone(),
+                column: c.to_string(),
+                descending: backwards,
+            })
+            .collect();
         let kind = QueryKind::Root {
             limit: query.limit.is_some(),
             after: query.after.is_some(),
@@ -611,7 +627,11 @@ impl<'a> Session<'a> {
             load,
             segment,
             lazy: prepared.lazy,
-            key_column: prepared.lead.first().or(prepared.trail.first()).copied(),
+            key_columns: if prepared.lead.is_empty() {
+                &prepared.trail
+            } else {
+                &prepared.lead
+            },
             subqueries: eager
                 .iter()
                 .filter(|e| e.3 == Strategy::Subquery)
@@ -658,9 +678,15 @@ impl<'a> Session<'a> {
                 .count()
         } else {
             let main = &prepared.main;
-            let pk = main.columns[self.model.entity(main.entity).pk];
+            let pk: Vec<usize> = self
+                .model
+                .entity(main.entity)
+                .pk
+                .iter()
+                .map(|c| main.columns[*c])
+                .collect();
             for values in reader.buffer.iter().flatten() {
-                if let Some(key) = Key::from_value(&values[pk]) {
+                if let Some(key) = row_key(&values[..], &pk)? {
                     reader.main_keys.insert(key);
                 }
             }
@@ -781,7 +807,15 @@ impl<'a> Session<'a> {
         depth_index: usize,
     ) -> Result<Option<ObjId>> {
         let entity = self.model.entity(slot.entity);
-        let Some(key) = Key::from_ref(row.value(slot.columns[entity.pk])?) else {
+        let key = match entity.pk.as_slice() {
+            [pk] => Key::from_ref(row.value(slot.columns[*pk])?),
+            pk => Key::compose(
+                pk.iter()
+                    .map(|c| row.value(slot.columns[*c]).map(Key::from_ref))
+                    .collect::<rusqlite::Result<Vec<_>>>()?,
+            ),
+        };
+        let Some(key) = key else {
             return Ok(None);
         };
         let id = match self.identity[slot.entity.0].get(&key) {
@@ -994,6 +1028,21 @@ impl RowValues for [Value] {
     }
 }
 
+/// The key held by `columns` of a row: `None` when there are no such
+/// columns or one of them is NULL.
+fn row_key<R: RowValues + ?Sized>(row: &R, columns: &[usize]) -> rusqlite::Result<Option<Key>> {
+    match columns {
+        [] => Ok(None),
+        [c] => Ok(Key::from_ref(row.value(*c)?)),
+        _ => Ok(Key::compose(
+            columns
+                .iter()
+                .map(|c| row.value(*c).map(Key::from_ref))
+                .collect::<rusqlite::Result<Vec<_>>>()?,
+        )),
+    }
+}
+
 /// A subquery load below a statement, as its rows are read.
 struct RowSubquery {
     slot: usize,
@@ -1015,7 +1064,9 @@ struct RowReader<'p> {
     load: u32,
     segment: NodeId,
     lazy: bool,
-    key_column: Option<usize>,
+    /// The result columns of the parent key each row belongs to (none
+    /// for a statement of its own).
+    key_columns: &'p [usize],
     subqueries: Vec<RowSubquery>,
     rows: Vec<(Option<Key>, Option<ObjId>)>,
     loaded_at: Vec<Vec<ObjId>>,
@@ -1028,9 +1079,7 @@ struct RowReader<'p> {
 impl RowReader<'_> {
     /// Reads one row; true when it made a subquery load due.
     fn read<R: RowValues + ?Sized>(&mut self, session: &mut Session<'_>, row: &R) -> Result<bool> {
-        let key = self
-            .key_column
-            .and_then(|c| Key::from_ref(row.value(c).ok()?));
+        let key = row_key(row, self.key_columns)?;
         let before: Vec<usize> = if self.subqueries.is_empty() {
             Vec::new()
         } else {

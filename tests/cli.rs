@@ -419,7 +419,14 @@ fn many_to_one_cannot_be_dynamic() {
         ],
         1,
     );
-    assert!(stderr.contains("Post.user is many-to-one"), "{stderr}");
+    // SQLAlchemy's words (`DynaLoader.init_class_attribute`).
+    assert!(
+        stderr.contains(
+            "On relationship Post.user, 'dynamic' loaders cannot be used with \
+             many-to-one/one-to-one relationships and/or uselist=False."
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -130,16 +130,18 @@ fn trace_and_model_on_hostile_data() {
     assert!(toml.contains("[entities.User]"), "{toml}");
     assert!(toml.contains(&format!("table = \"{}\"", long_table())));
     assert!(toml.contains("[entities.Code]") && toml.contains("[entities.KeyedByBlob]"));
-    assert!(!toml.contains("table = \"pairs\""), "{toml}");
+    // A composite primary key is an entity like any other.
+    assert!(
+        toml.contains("[entities.Pair]\ntable = \"pairs\""),
+        "{toml}"
+    );
     let out = loadscope(&["trace", "--db", s(&db), "--limit", "2"]);
     let text = assert_ok(&out, "trace");
     let warnings = stderr(&out);
-    for expected in [
-        "table `pairs` is left out: its primary key has 2 columns (a, b)",
-        "foreign key `broken.bad_id` is left out",
-    ] {
-        assert!(warnings.contains(expected), "{expected}: {warnings}");
-    }
+    assert!(
+        warnings.contains("foreign key `broken.bad_id` is left out"),
+        "{warnings}"
+    );
     assert!(text.contains(&long_table()));
     // 10,000-character label and a 1 MB body are loaded, not choked on.
     let out = loadscope(&["trace", "--db", s(&db), "--format", "json"]);
@@ -193,7 +195,7 @@ fn trace_and_model_on_hostile_data() {
 }
 
 #[test]
-fn text_and_blob_keys_work_and_composite_keys_are_refused_by_name() {
+fn text_blob_and_composite_keys_work() {
     let dir = TempDir::new().unwrap();
     let db = hostile_db(dir.path());
     let ws = workspace::open(Some(&db), None, false).unwrap();
@@ -242,14 +244,17 @@ fn text_and_blob_keys_work_and_composite_keys_are_refused_by_name() {
     .unwrap();
     assert_eq!(outcome.graph.len(), 2);
 
-    // A model file that maps the composite-key table: an error naming it.
+    // A model file that maps the composite-key table: ordered by the
+    // whole key, identity by the key tuple.
     let model = dir.path().join("pairs.toml");
     fs::write(&model, "[entities.Pair]\ntable = \"pairs\"\n").unwrap();
     let out = loadscope(&["trace", "--db", s(&db), "--model", s(&model)]);
-    assert_eq!(out.status.code(), Some(1));
-    let text = stderr(&out);
+    let text = assert_ok(&out, "trace pairs");
     assert!(
-        text.contains("table `pairs` has a composite primary key (a, b)"),
+        text.contains(
+            "SELECT pairs.a, pairs.b, pairs.label, pairs.user_id FROM pairs \
+             ORDER BY pairs.a, pairs.b\n"
+        ),
         "{text}"
     );
     // Names that need quoting load, quoted exactly where SQLAlchemy's

@@ -171,7 +171,8 @@ fn unknown_key_in_a_relationship_lists_the_real_ones() {
         width: 14,
         message: "invalid model file: unknown field `dynamic_loader`, expected one of \
                   `target`, `foreign_key`, `secondary`, `lazy`, `order_by`, \
-                  `back_populates`, `innerjoin`, `direction`, `chunksize`",
+                  `back_populates`, `innerjoin`, `direction`, `chunksize`, `uselist`, \
+                  `primaryjoin`, `secondaryjoin`",
         help: &[],
     });
 }

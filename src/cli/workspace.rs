@@ -56,7 +56,7 @@ pub fn inferred(schema: &Schema, db: &Path) -> Result<Model> {
             .map(|w| format!("; {}", w.message))
             .collect();
         anyhow::bail!(
-            "{}: no table loadscope can browse (each needs a single-column primary key); \
+            "{}: no table loadscope can browse (each needs a primary key); \
              give a model with --model{why}",
             db.display()
         );

@@ -23,13 +23,34 @@ impl Column {
     }
 }
 
+/// One foreign-key constraint: one column, or several for a composite key.
 #[derive(Clone, Debug, PartialEq)]
 pub struct ForeignKey {
-    pub from: String,
+    /// The referencing columns, in the constraint's order.
+    pub from: Vec<String>,
     pub to_table: String,
-    /// `None` when the declaration names no column (it then means the
-    /// target's primary key).
-    pub to_column: Option<String>,
+    /// The referenced columns, in the same order; empty when the
+    /// declaration names none (it then means the target's primary key).
+    pub to: Vec<String>,
+}
+
+impl ForeignKey {
+    /// `posts.user_id`, `shipment_events.(carrier, tracking_no)`.
+    pub fn describe(&self, table: &str) -> String {
+        match self.from.as_slice() {
+            [one] => format!("{table}.{one}"),
+            many => format!("{table}.({})", many.join(", ")),
+        }
+    }
+
+    /// Whether the constraint's columns are exactly `columns` (in any
+    /// order, case-insensitively).
+    pub fn has_columns(&self, columns: &[&str]) -> bool {
+        self.from.len() == columns.len()
+            && columns
+                .iter()
+                .all(|c| self.from.iter().any(|f| f.eq_ignore_ascii_case(c)))
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -56,12 +77,23 @@ impl Table {
         self.columns.iter().map(|c| c.name.as_str()).collect()
     }
 
-    /// The column a foreign key points at, resolving an implicit primary key.
-    pub fn referenced_column<'a>(&self, fk: &'a ForeignKey, target: &'a Table) -> Option<&'a str> {
-        match &fk.to_column {
-            Some(c) => Some(c.as_str()),
-            None => target.primary_key().first().map(|c| c.name.as_str()),
-        }
+    /// The columns a foreign key points at, in its order, resolving an
+    /// implicit primary key; `None` when they do not match up.
+    pub fn referenced_columns<'a>(
+        &self,
+        fk: &'a ForeignKey,
+        target: &'a Table,
+    ) -> Option<Vec<&'a str>> {
+        let to: Vec<&str> = if fk.to.is_empty() {
+            target
+                .primary_key()
+                .iter()
+                .map(|c| c.name.as_str())
+                .collect()
+        } else {
+            fk.to.iter().map(String::as_str).collect()
+        };
+        (to.len() == fk.from.len()).then_some(to)
     }
 }
 
@@ -113,17 +145,36 @@ fn read_table(conn: &Connection, name: &str) -> Result<Table> {
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     let mut fks = conn.prepare(
-        "SELECT \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
+        "SELECT id, \"from\", \"table\", \"to\" FROM pragma_foreign_key_list(?1) ORDER BY id, seq",
     )?;
-    let foreign_keys = fks
+    let rows = fks
         .query_map([name], |r| {
-            Ok(ForeignKey {
-                from: r.get(0)?,
-                to_table: r.get(1)?,
-                to_column: r.get(2)?,
-            })
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, Option<String>>(3)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
+    // One constraint per id; its rows are its columns, in order.
+    let mut foreign_keys: Vec<ForeignKey> = Vec::new();
+    let mut last_id = None;
+    for (id, from, to_table, to) in rows {
+        if last_id != Some(id) {
+            last_id = Some(id);
+            foreign_keys.push(ForeignKey {
+                from: Vec::new(),
+                to_table,
+                to: Vec::new(),
+            });
+        }
+        let fk = foreign_keys.last_mut().expect("pushed above");
+        fk.from.push(from);
+        if let Some(to) = to {
+            fk.to.push(to);
+        }
+    }
     Ok(Table {
         name: name.to_string(),
         columns,

@@ -11,6 +11,8 @@ pub enum Key {
     Int(i64),
     Text(Box<str>),
     Bytes(Box<[u8]>),
+    /// A composite key, one part per key column in key order.
+    Tuple(Box<[Key]>),
 }
 
 impl Key {
@@ -29,13 +31,39 @@ impl Key {
         Key::from_ref(ValueRef::from(value))
     }
 
-    /// The value bound as a statement parameter.
-    pub fn to_value(&self) -> Value {
-        match self {
-            Key::Int(i) => Value::Integer(*i),
-            Key::Text(t) => Value::Text(t.to_string()),
-            Key::Bytes(b) => Value::Blob(b.to_vec()),
+    /// The key of several columns: a scalar key for one, a tuple for more;
+    /// `None` when any part is NULL (SQLAlchemy's identity key of a row with
+    /// a NULL key column is no identity; a foreign key with a NULL part
+    /// points at nothing).
+    pub fn from_values<'a>(values: impl IntoIterator<Item = &'a Value>) -> Option<Key> {
+        Key::compose(values.into_iter().map(Key::from_value))
+    }
+
+    /// The key of its parts, as `from_values`.
+    pub fn compose(parts: impl IntoIterator<Item = Option<Key>>) -> Option<Key> {
+        let mut parts: Vec<Key> = parts.into_iter().collect::<Option<_>>()?;
+        match parts.len() {
+            1 => parts.pop(),
+            _ => Some(Key::Tuple(parts.into())),
         }
+    }
+
+    /// Appends the values bound as statement parameters: one per key
+    /// column.
+    pub fn push_params(&self, params: &mut Vec<Value>) {
+        match self {
+            Key::Int(i) => params.push(Value::Integer(*i)),
+            Key::Text(t) => params.push(Value::Text(t.to_string())),
+            Key::Bytes(b) => params.push(Value::Blob(b.to_vec())),
+            Key::Tuple(parts) => parts.iter().for_each(|p| p.push_params(params)),
+        }
+    }
+
+    /// The statement parameters of one key.
+    pub fn params(&self) -> Vec<Value> {
+        let mut params = Vec::new();
+        self.push_params(&mut params);
+        params
     }
 
     pub fn to_json(&self) -> serde_json::Value {
@@ -43,6 +71,7 @@ impl Key {
             Key::Int(i) => serde_json::Value::from(*i),
             Key::Text(t) => serde_json::Value::from(t.as_ref()),
             Key::Bytes(b) => serde_json::Value::from(hex(b)),
+            Key::Tuple(parts) => parts.iter().map(Key::to_json).collect(),
         }
     }
 }
@@ -53,6 +82,16 @@ impl fmt::Display for Key {
             Key::Int(i) => write!(f, "{i}"),
             Key::Text(t) => f.write_str(t),
             Key::Bytes(b) => write!(f, "x'{}'", hex(b)),
+            Key::Tuple(parts) => {
+                f.write_str("(")?;
+                for (i, part) in parts.iter().enumerate() {
+                    if i > 0 {
+                        f.write_str(", ")?;
+                    }
+                    write!(f, "{part}")?;
+                }
+                f.write_str(")")
+            }
         }
     }
 }

@@ -283,5 +283,5 @@ fn statement(
         spec.order_by.clear();
         spec.order_text = Some(order.to_string());
     }
-    Ok((Some(spec), vec![key.to_value()]))
+    Ok((Some(spec), key.params()))
 }

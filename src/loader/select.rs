@@ -25,14 +25,13 @@ pub fn parent_key(session: &Session<'_>, parent: ObjId, node: NodeId) -> Option<
     let rel = session
         .model
         .rel(session.plan.node(node).rel.expect("relationship node"));
-    let column = match &rel.join {
-        Join::Direct { parent_col, .. } | Join::Secondary { parent_col, .. } => *parent_col,
-    };
-    Key::from_value(session.value(parent, column))
+    let columns = session.model.lazy_parent_columns(rel);
+    Key::from_values(columns.iter().map(|c| session.value(parent, *c)))
 }
 
-/// A many-to-one target found without SQL: the identity map has it, or
-/// the foreign key is NULL. `None` when SQL would be needed.
+/// A many-to-one target found without SQL: a get by identity whose target
+/// the identity map has, or a NULL foreign key. `None` when SQL would be
+/// needed.
 pub fn many_to_one_without_sql(
     session: &Session<'_>,
     parent: ObjId,
@@ -44,7 +43,8 @@ pub fn many_to_one_without_sql(
     }
     match parent_key(session, parent, node) {
         None => Some(None),
-        Some(key) => session.lookup(rel.target, &key).map(Some),
+        Some(key) if session.model.uses_get(rel) => session.lookup(rel.target, &key).map(Some),
+        Some(_) => None,
     }
 }
 
@@ -57,35 +57,38 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
     let target = model.entity(rel.target);
     let table = target.table.clone();
     let mut spec = SelectSpec::new(rel.target, node, style, &table);
-    let (where_clause, link) = match (&rel.join, rel.direction) {
-        (Join::Direct { target_col, .. }, Direction::OneToMany) => (
-            format!("? = {}", qualified(&table, &target.columns[*target_col])),
-            None,
-        ),
-        (Join::Direct { target_col, .. }, _) => (
-            format!("{} = ?", qualified(&table, &target.columns[*target_col])),
-            None,
-        ),
-        (
-            Join::Secondary {
-                table: link,
-                parent_fk,
-                target_fk,
-                target_col,
-                ..
-            },
-            _,
-        ) => {
+    let column = |i: usize| qualified(&table, &target.columns[i]);
+    let (where_clause, link) = match &rel.join {
+        Join::Direct { .. } => {
+            let pairs = model.direct_pairs(rel);
+            let terms: Vec<String> = if rel.direction == Direction::OneToMany {
+                pairs
+                    .iter()
+                    .map(|(_, t)| format!("? = {}", column(*t)))
+                    .collect()
+            } else {
+                pairs
+                    .iter()
+                    .map(|(_, t)| format!("{} = ?", column(*t)))
+                    .collect()
+            };
+            (terms.join(" AND "), None)
+        }
+        Join::Secondary {
+            table: link,
+            parent,
+            target: targets,
+        } => {
             spec.from = format!("{}, {}", ident(&table), ident(link));
-            (
-                format!(
-                    "? = {} AND {} = {}",
-                    qualified(link, parent_fk),
-                    qualified(&table, &target.columns[*target_col]),
-                    qualified(link, target_fk)
-                ),
-                Some(link.clone()),
-            )
+            let terms = parent
+                .iter()
+                .map(|(_, l)| format!("? = {}", qualified(link, l)))
+                .chain(
+                    targets
+                        .iter()
+                        .map(|(t, l)| format!("{} = {}", column(*t), qualified(link, l))),
+                );
+            (terms.collect::<Vec<_>>().join(" AND "), Some(link.clone()))
         }
     };
     spec.where_clause = Some(where_clause);
@@ -126,7 +129,7 @@ pub fn run_per_parent(
         return Ok(Related::empty(collection));
     };
     let origin = session.origin(node, strategy);
-    let loaded = session.execute(prepared, vec![key.to_value()], origin, segment, None)?;
+    let loaded = session.execute(prepared, key.params(), origin, segment, None)?;
     let objects = loaded.objects();
     Ok(if collection {
         Related::Many(objects)

@@ -8,10 +8,10 @@
 
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
-use super::sql::{LabelStyle, Order, SelectSpec};
-use super::{Loader, Strategy, placeholders};
+use super::sql::{LabelStyle, Order, SelectSpec, link_condition};
+use super::{Loader, Strategy};
 use crate::db::Key;
-use crate::dialect::{ident, qualified};
+use crate::dialect::{ident, in_keys, qualified};
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, PostLoad, QueryKind, Related, Session};
@@ -49,7 +49,10 @@ impl Loader for SelectinLoader {
             let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
                 collection_spec(s, node, chunk.len())
             });
-            let params = chunk.iter().map(|(_, k)| k.to_value()).collect();
+            let mut params = Vec::with_capacity(chunk.len());
+            for (_, key) in chunk {
+                key.push_params(&mut params);
+            }
             let origin = session.origin(node, Strategy::Selectin);
             let loaded = session.execute(&prepared, params, origin, segment, None)?;
             let mut by_key = group_by_key(loaded.rows, !prepared.main.joined.is_empty());
@@ -72,42 +75,45 @@ impl Loader for SelectinLoader {
 /// `SELECT posts.user_id, posts.id, ... FROM posts WHERE posts.user_id IN (...)`
 /// or, through a link table,
 /// `SELECT post_tags.post_id, tags.id, ... FROM post_tags JOIN tags ON ... WHERE post_tags.post_id IN (...)`.
+/// A composite key selects every key column and asks with a tuple IN.
 fn collection_spec(session: &mut Session<'_>, node: NodeId, n: usize) -> SelectSpec {
     let model = session.model;
     let rel = model.rel(session.plan.node(node).rel.expect("relationship node"));
     let target = model.entity(rel.target);
     let table = target.table.as_str();
     let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, table);
-    let key_column = match &rel.join {
-        Join::Direct { target_col, .. } => (table.to_string(), target.columns[*target_col].clone()),
+    // The key columns, in the order `parent_key` builds a parent's key.
+    let key_columns: Vec<(String, String)> = match &rel.join {
+        Join::Direct { .. } => model
+            .direct_pairs(rel)
+            .iter()
+            .map(|(_, t)| (table.to_string(), target.columns[*t].clone()))
+            .collect(),
         Join::Secondary {
             table: link,
-            target_fk,
-            target_col,
-            parent_fk,
-            ..
+            parent,
+            target: target_pairs,
         } => {
             spec.from = format!(
-                "{} JOIN {} ON {} = {}",
+                "{} JOIN {} ON {}",
                 ident(link),
                 ident(table),
-                qualified(table, &target.columns[*target_col]),
-                qualified(link, target_fk)
+                link_condition(&target.columns, table, target_pairs, link)
             );
-            (link.clone(), parent_fk.clone())
+            parent
+                .iter()
+                .map(|(_, l)| (link.clone(), l.clone()))
+                .collect()
         }
     };
-    spec.where_clause = Some(format!(
-        "{} IN ({})",
-        qualified(&key_column.0, &key_column.1),
-        placeholders(n)
-    ));
+    let qualified_keys: Vec<String> = key_columns.iter().map(|(q, c)| qualified(q, c)).collect();
+    spec.where_clause = Some(in_keys(session.conn.dialect(), &qualified_keys, n));
     let link = match &rel.join {
         Join::Secondary { table: link, .. } => Some((link.as_str(), link.as_str())),
         Join::Direct { .. } => None,
     };
     spec.order_by = Order::from_terms(&rel.order_by, table, table, link);
-    spec.lead = vec![key_column];
+    spec.lead = key_columns;
     spec.joined = session.joined_tree(node);
     spec
 }
@@ -123,8 +129,14 @@ fn load_many_to_one(
     chunksize: usize,
 ) -> Result<()> {
     let rel_id = session.plan.node(node).rel.expect("relationship node");
-    let Join::Direct { target_col, .. } = session.model.rel(rel_id).join else {
-        unreachable!("many-to-one joins directly")
+    // The target's columns, in the order a parent's key lists them.
+    let target_columns: Vec<usize> = {
+        let model = session.model;
+        model
+            .direct_pairs(model.rel(rel_id))
+            .iter()
+            .map(|(_, t)| *t)
+            .collect()
     };
     // Distinct, in the order the parents were loaded.
     let mut seen = std::collections::HashSet::new();
@@ -143,20 +155,24 @@ fn load_many_to_one(
             let rel = model.rel(rel_id);
             let entity = model.entity(rel.target);
             let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, &entity.table);
-            spec.where_clause = Some(format!(
-                "{} IN ({})",
-                qualified(&entity.table, &entity.columns[target_col]),
-                placeholders(chunk.len())
-            ));
+            let columns: Vec<String> = target_columns
+                .iter()
+                .map(|c| qualified(&entity.table, &entity.columns[*c]))
+                .collect();
+            spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len()));
             spec.order_by = Order::from_terms(&rel.order_by, &entity.table, &entity.table, None);
             spec.joined = s.joined_tree(node);
             spec
         });
-        let params = chunk.iter().map(Key::to_value).collect();
+        let mut params = Vec::with_capacity(chunk.len() * target_columns.len());
+        for key in chunk {
+            key.push_params(&mut params);
+        }
         let origin = session.origin(node, Strategy::Selectin);
         let loaded = session.execute(&prepared, params, origin, segment, None)?;
         for object in loaded.objects() {
-            if let Some(key) = Key::from_value(session.value(object, target_col)) {
+            let values = target_columns.iter().map(|c| session.value(object, *c));
+            if let Some(key) = Key::from_values(values) {
                 found.insert(key, object);
             }
         }

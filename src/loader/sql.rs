@@ -402,22 +402,48 @@ pub fn render_order(order: &[Order]) -> String {
 }
 
 /// The ON condition, referenced side first as SQLAlchemy writes it:
-/// `users.id = posts_1.user_id`, `users_1.id = posts.user_id`.
+/// `users.id = posts_1.user_id`, `users_1.id = posts.user_id`; a composite
+/// key `AND`s its pairs in primaryjoin order.
 pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -> String {
     let r = model.rel(rel);
-    let Join::Direct {
-        parent_col,
-        target_col,
-    } = &r.join
-    else {
+    let Join::Direct { pairs } = &r.join else {
         unreachable!("direct_condition on a secondary join")
     };
-    let p = &model.entity(r.parent).columns[*parent_col];
-    let t = &model.entity(r.target).columns[*target_col];
-    match r.direction {
-        Direction::OneToMany => format!("{} = {}", qualified(parent, p), qualified(target, t)),
-        _ => format!("{} = {}", qualified(target, t), qualified(parent, p)),
-    }
+    let parent_columns = &model.entity(r.parent).columns;
+    let target_columns = &model.entity(r.target).columns;
+    let terms: Vec<String> = pairs
+        .iter()
+        .map(|(p, t)| {
+            let p = qualified(parent, &parent_columns[*p]);
+            let t = qualified(target, &target_columns[*t]);
+            match r.direction {
+                Direction::OneToMany => format!("{p} = {t}"),
+                _ => format!("{t} = {p}"),
+            }
+        })
+        .collect();
+    terms.join(" AND ")
+}
+
+/// `entity.col = link.col AND ...` over a link table's pairs (`entity` is
+/// the qualifier of the entity's side).
+pub fn link_condition(
+    columns: &[String],
+    entity: &str,
+    pairs: &[(usize, String)],
+    link: &str,
+) -> String {
+    let terms: Vec<String> = pairs
+        .iter()
+        .map(|(c, l)| {
+            format!(
+                "{} = {}",
+                qualified(entity, &columns[*c]),
+                qualified(link, l)
+            )
+        })
+        .collect();
+    terms.join(" AND ")
 }
 
 /// Renders one joined eager load (and its own joined children): its
@@ -492,24 +518,15 @@ fn render_join(
         }
         (
             Join::Secondary {
-                parent_fk,
-                parent_col,
-                target_fk,
-                target_col,
+                parent: parent_pairs,
+                target: target_pairs,
                 ..
             },
             Some((link_table, link_alias)),
         ) => {
-            let parent_on = format!(
-                "{} = {}",
-                qualified(parent, &model.entity(rel.parent).columns[*parent_col]),
-                qualified(&link_alias, parent_fk)
-            );
-            let target_on = format!(
-                "{} = {}",
-                qualified(&alias, &target.columns[*target_col]),
-                qualified(&link_alias, target_fk)
-            );
+            let parent_columns = &model.entity(rel.parent).columns;
+            let parent_on = link_condition(parent_columns, parent, parent_pairs, &link_alias);
+            let target_on = link_condition(&target.columns, &alias, target_pairs, &link_alias);
             let link_expr = format!("{} AS {}", ident(&link_table), ident(&link_alias));
             if node.inner {
                 format!(" JOIN {link_expr} ON {parent_on} JOIN {target_expr} ON {target_on}")

@@ -11,7 +11,7 @@
 
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
-use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, render_order};
+use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, link_condition, render_order};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{ident, qualified};
@@ -88,13 +88,16 @@ impl Fetched {
     }
 }
 
-/// The column of `rel`'s parent side (`users.id` for `User.posts`).
-fn parent_column(model: &Model, rel: RelId) -> &str {
+/// The columns of `rel`'s parent side (`users.id` for `User.posts`), in
+/// the order a parent's key lists them.
+fn parent_columns(model: &Model, rel: RelId) -> Vec<String> {
     let r = model.rel(rel);
-    let col = match &r.join {
-        Join::Direct { parent_col, .. } | Join::Secondary { parent_col, .. } => *parent_col,
-    };
-    &model.entity(r.parent).columns[col]
+    let parent = model.entity(r.parent);
+    model
+        .lazy_parent_columns(r)
+        .iter()
+        .map(|c| parent.columns[*c].clone())
+        .collect()
 }
 
 fn statement(
@@ -113,9 +116,9 @@ fn statement(
     // The re-stated parent statement: only the columns the join needs. A
     // many-to-one's foreign key is not unique, so it is DISTINCT, and then
     // its ORDER BY columns must be selected too.
-    let key_col = parent_column(model, first).to_string();
+    let key_cols = parent_columns(model, first);
     let many_to_one = first_rel.direction == Direction::ManyToOne;
-    let mut inner_cols = vec![key_col.clone()];
+    let mut inner_cols = key_cols.clone();
     if many_to_one && base.limit.is_some() {
         for o in &base.order_by {
             if !inner_cols.contains(&o.column) {
@@ -159,68 +162,83 @@ fn statement(
     let mut from = format!("({inner}) AS {}", ident(&anon));
 
     // Walk the hops again, aliased, from the re-stated statement; then the
-    // relationship being loaded, to its unaliased target.
+    // relationship being loaded, to its unaliased target. The first hop's
+    // parent columns are the re-stated statement's labels.
+    let parent_name = |hop: usize, column: &str| {
+        if hop == 0 {
+            format!("{base_table}_{column}")
+        } else {
+            column.to_string()
+        }
+    };
     let mut previous = anon.clone();
-    let mut previous_col = format!("{base_table}_{key_col}");
     let hops: Vec<RelId> = origin.hops.iter().copied().chain([rel_id]).collect();
     let last = hops.len() - 1;
-    let mut trail = (anon.clone(), previous_col.clone());
+    let mut trail: Vec<(String, String)> = Vec::new();
     for (i, hop) in hops.iter().enumerate() {
         let r = model.rel(*hop);
+        let parent = model.entity(r.parent);
         let target = model.entity(r.target);
         let alias = if i == last {
             target.table.clone()
         } else {
             builder.alias(&target.table)
         };
-        let parent_side = if i == 0 {
-            qualified(&previous, &previous_col)
-        } else {
-            qualified(&previous, parent_column(model, *hop))
-        };
-        if i == last && i > 0 {
-            trail = (previous.clone(), parent_column(model, *hop).to_string());
+        if i == last {
+            trail = parent_columns(model, *hop)
+                .iter()
+                .map(|c| (previous.clone(), parent_name(i, c)))
+                .collect();
         }
+        let aliased = if i == last {
+            ident(&alias)
+        } else {
+            format!("{} AS {}", ident(&target.table), ident(&alias))
+        };
         match &r.join {
-            Join::Direct { target_col, .. } => {
-                let target_side = qualified(&alias, &target.columns[*target_col]);
-                let on = if r.direction == Direction::OneToMany {
-                    format!("{parent_side} = {target_side}")
-                } else {
-                    format!("{target_side} = {parent_side}")
-                };
-                let aliased = if i == last {
-                    ident(&alias)
-                } else {
-                    format!("{} AS {}", ident(&target.table), ident(&alias))
-                };
-                from.push_str(&format!(" JOIN {aliased} ON {on}"));
+            Join::Direct { .. } => {
+                let terms: Vec<String> = model
+                    .direct_pairs(r)
+                    .iter()
+                    .map(|(p, t)| {
+                        let parent_side =
+                            qualified(&previous, &parent_name(i, &parent.columns[*p]));
+                        let target_side = qualified(&alias, &target.columns[*t]);
+                        if r.direction == Direction::OneToMany {
+                            format!("{parent_side} = {target_side}")
+                        } else {
+                            format!("{target_side} = {parent_side}")
+                        }
+                    })
+                    .collect();
+                from.push_str(&format!(" JOIN {aliased} ON {}", terms.join(" AND ")));
             }
             Join::Secondary {
                 table: link,
-                parent_fk,
-                target_fk,
-                target_col,
-                ..
+                parent: parent_pairs,
+                target: target_pairs,
             } => {
                 let link_alias = builder.alias(link);
-                let aliased = if i == last {
-                    ident(&alias)
-                } else {
-                    format!("{} AS {}", ident(&target.table), ident(&alias))
-                };
+                let parent_on: Vec<String> = parent_pairs
+                    .iter()
+                    .map(|(p, l)| {
+                        format!(
+                            "{} = {}",
+                            qualified(&previous, &parent_name(i, &parent.columns[*p])),
+                            qualified(&link_alias, l)
+                        )
+                    })
+                    .collect();
                 from.push_str(&format!(
-                    " JOIN {} AS {} ON {parent_side} = {} JOIN {aliased} ON {} = {}",
+                    " JOIN {} AS {} ON {} JOIN {aliased} ON {}",
                     ident(link),
                     ident(&link_alias),
-                    qualified(&link_alias, parent_fk),
-                    qualified(&alias, &target.columns[*target_col]),
-                    qualified(&link_alias, target_fk)
+                    parent_on.join(" AND "),
+                    link_condition(&target.columns, &alias, target_pairs, &link_alias)
                 ));
             }
         }
         previous = alias;
-        previous_col = String::new();
     }
 
     let rel = model.rel(rel_id);
@@ -234,7 +252,7 @@ fn statement(
     spec.from = from;
     spec.params = params;
     spec.order_by = Order::from_terms(&rel.order_by, &target.table, &target.table, None);
-    spec.trail = vec![trail];
+    spec.trail = trail;
     spec.joined = session.joined_tree(node);
     spec
 }

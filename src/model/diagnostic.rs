@@ -189,10 +189,11 @@ pub fn did_you_mean<'a>(wanted: &str, candidates: impl IntoIterator<Item = &'a s
 }
 
 /// `a, b, c` for a list of names.
-pub fn list(names: &[&str]) -> String {
+pub fn list<S: AsRef<str>>(names: &[S]) -> String {
     if names.is_empty() {
         "(none)".to_string()
     } else {
+        let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
         names.join(", ")
     }
 }

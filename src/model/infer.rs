@@ -1,7 +1,9 @@
 //! A model inferred from the schema alone: one entity per table with a
-//! single-column primary key, a one-to-many and a many-to-one for each
-//! foreign key, and a many-to-many for each link table (a table that is
-//! nothing but two foreign keys).
+//! primary key (composite keys included), a one-to-many and a many-to-one
+//! for each foreign key (composite ones too), and a many-to-many each way
+//! for each link table (a table that is nothing but two foreign keys; one
+//! that joins a table to itself gives both directions, named from its
+//! columns).
 
 use super::diagnostic::{Diagnostic, Located, SourceFile};
 use super::spec::{EntitySpec, ModelSpec, ParsedModel, RelationshipSpec};
@@ -23,37 +25,23 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
     let entity_tables: Vec<&Table> = usable
         .iter()
         .copied()
-        .filter(|t| !is_link_table(t) && t.primary_key().len() == 1)
+        .filter(|t| !is_link_table(t) && !t.primary_key().is_empty())
         .collect();
     for table in usable
         .iter()
-        .filter(|t| !is_link_table(t) && t.primary_key().len() != 1)
+        .filter(|t| !is_link_table(t) && t.primary_key().is_empty())
     {
-        let pk: Vec<&str> = table
-            .primary_key()
-            .iter()
-            .map(|c| c.name.as_str())
-            .collect();
-        let why = if pk.is_empty() {
-            "it has no primary key".to_string()
-        } else {
-            format!(
-                "its primary key has {} columns ({})",
-                pk.len(),
-                pk.join(", ")
-            )
-        };
         warnings.push(
             Diagnostic::warning(
                 &source,
                 None,
                 format!(
-                    "table `{}` is left out: {why}, and loadscope needs a single-column key",
+                    "table `{}` is left out: it has no primary key, and SQLAlchemy maps a class only over a key",
                     table.name
                 ),
             )
             .with_help(
-                "write a model (`loadscope model DB > model.toml`, then add it with a `primary_key`)",
+                "write a model (`loadscope model DB > model.toml`, then give it a `primary_key`)",
             ),
         );
     }
@@ -78,9 +66,13 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
             }
             EntitySpec {
                 name: Located::bare(name),
-                table: Located::bare(t.name.clone()),
+                table: Some(Located::bare(t.name.clone())),
                 label: label_column(t).map(Located::bare),
                 primary_key: None,
+                columns: None,
+                inherits: None,
+                polymorphic_on: None,
+                polymorphic_identity: None,
                 relationships: Vec::new(),
             }
         })
@@ -129,7 +121,11 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
                 child.name.to_lowercase()
             };
             let many_name = unique(parent_index, many_wanted);
-            let foreign_key = format!("{}.{}", child.name, fk.from);
+            let foreign_key: Vec<String> = fk
+                .from
+                .iter()
+                .map(|c| format!("{}.{c}", child.name))
+                .collect();
             let parent_entity = entities[parent_index].name.value.clone();
             let child_entity = entities[child_index].name.value.clone();
             let mut many = RelationshipSpec::new(
@@ -162,23 +158,23 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
             warnings.push(Diagnostic::warning(&source, None, problem));
             continue;
         }
-        if ia == ib {
-            // A self-referential link needs a hand-written model.
-            warnings.push(
-                Diagnostic::warning(
-                    &source,
-                    None,
-                    format!(
-                        "link table `{}` joins `{}` to itself: left out, as which side is which cannot be inferred",
-                        link.name, entity_tables[ia].name
-                    ),
-                )
-                .with_help("write a model with two many-to-many relationships through it"),
-            );
-            continue;
-        }
-        let a_name = unique(ia, entity_tables[ib].name.to_lowercase());
-        let b_name = unique(ib, entity_tables[ia].name.to_lowercase());
+        // A link from a table to itself (followers): each direction is
+        // named from the link column that points at its targets
+        // (`follows(follower_id, followed_id)`: `followed` and `follower`),
+        // with explicit sides, as SQLAlchemy needs them.
+        let (a_wanted, b_wanted) = if ia == ib {
+            (
+                many_to_one_name(&b.from, &b.to_table),
+                many_to_one_name(&a.from, &a.to_table),
+            )
+        } else {
+            (
+                entity_tables[ib].name.to_lowercase(),
+                entity_tables[ia].name.to_lowercase(),
+            )
+        };
+        let a_name = unique(ia, a_wanted);
+        let b_name = unique(ib, b_wanted);
         let mut to_b = RelationshipSpec::new(
             Located::bare(a_name.clone()),
             Located::bare(entities[ib].name.value.clone()),
@@ -191,6 +187,23 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
         );
         to_a.secondary = Some(Located::bare(link.name.clone()));
         to_a.back_populates = Some(Located::bare(a_name));
+        if ia == ib {
+            let condition = |fk: &ForeignKey| {
+                let target = schema.table(&fk.to_table).expect("entity table");
+                let to = link.referenced_columns(fk, target).expect("checked");
+                let terms: Vec<String> = fk
+                    .from
+                    .iter()
+                    .zip(to)
+                    .map(|(from, to)| format!("{}.{to} = {}.{from}", target.name, link.name))
+                    .collect();
+                Located::bare(terms.join(" AND "))
+            };
+            to_b.primaryjoin = Some(condition(a));
+            to_b.secondaryjoin = Some(condition(b));
+            to_a.primaryjoin = Some(condition(b));
+            to_a.secondaryjoin = Some(condition(a));
+        }
         entities[ia].relationships.push(to_b);
         entities[ib].relationships.push(to_a);
     }
@@ -205,14 +218,17 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
 /// the declaration and only fails when it is enforced).
 fn broken_foreign_key(schema: &Schema, table: &Table, fk: &ForeignKey) -> Option<String> {
     let target = schema.table(&fk.to_table)?;
-    match table.referenced_column(fk, target) {
-        Some(column) if target.column(column).is_some() => None,
+    match table.referenced_columns(fk, target) {
+        Some(columns) if columns.iter().all(|c| target.column(c).is_some()) => None,
         _ => Some(format!(
-            "foreign key `{}.{}` is left out: it references `{}({})`, which does not exist",
-            table.name,
-            fk.from,
+            "foreign key `{}` is left out: it references `{}({})`, which does not exist",
+            fk.describe(&table.name),
             target.name,
-            fk.to_column.as_deref().unwrap_or("its primary key")
+            if fk.to.is_empty() {
+                "its primary key".to_string()
+            } else {
+                fk.to.join(", ")
+            }
         )),
     }
 }
@@ -235,13 +251,16 @@ fn is_link_table(table: &Table) -> bool {
             table
                 .foreign_keys
                 .iter()
-                .any(|k| k.from.eq_ignore_ascii_case(&c.name))
+                .any(|k| k.from.iter().any(|f| f.eq_ignore_ascii_case(&c.name)))
         })
 }
 
-/// `manager_id` -> `manager`; a column not ending in `_id` gives the
-/// singular of the referenced table (`users` -> `user`).
-fn many_to_one_name(column: &str, to_table: &str) -> String {
+/// `manager_id` -> `manager`; a column not ending in `_id`, or a composite
+/// key, gives the singular of the referenced table (`users` -> `user`).
+fn many_to_one_name(columns: &[String], to_table: &str) -> String {
+    let [column] = columns else {
+        return singular(&to_table.to_lowercase());
+    };
     let lower = column.to_lowercase();
     match lower.strip_suffix("_id") {
         Some(stem) if !stem.is_empty() => stem.to_string(),

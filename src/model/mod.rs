@@ -36,10 +36,11 @@ pub struct Model {
 pub struct Entity {
     pub name: String,
     pub table: String,
-    /// All columns of the table, in declaration order (the SELECT order).
+    /// The mapped columns, in the mapper's order (the SELECT order): all
+    /// of the table's by default, or those the model lists.
     pub columns: Vec<String>,
-    /// Index into `columns` of the primary key.
-    pub pk: usize,
+    /// Indexes into `columns` of the primary key, in key order.
+    pub pk: Vec<usize>,
     /// Index into `columns` of the column shown in lists.
     pub label: Option<usize>,
     /// This entity's relationships, in the order the model lists them.
@@ -47,8 +48,9 @@ pub struct Entity {
 }
 
 impl Entity {
-    pub fn pk_column(&self) -> &str {
-        &self.columns[self.pk]
+    /// The primary key's column names, in key order.
+    pub fn pk_columns(&self) -> impl Iterator<Item = &str> {
+        self.pk.iter().map(|i| self.columns[*i].as_str())
     }
 
     pub fn column_index(&self, name: &str) -> Option<usize> {
@@ -74,25 +76,40 @@ impl Direction {
 }
 
 /// How parent and target rows are joined. For one-to-many and many-to-one
-/// the condition is always `referenced = referencing`, as SQLAlchemy writes
-/// its primaryjoin: `users.id = posts.user_id`.
+/// each condition is `referenced = referencing`, as SQLAlchemy writes its
+/// primaryjoin: `users.id = posts.user_id`; a composite key joins on every
+/// pair, `AND`ed in key order.
 #[derive(Clone, Debug)]
 pub enum Join {
-    /// `parent.parent_col = target.target_col`; which side holds the
-    /// foreign key follows from the direction.
-    Direct {
-        parent_col: usize,
-        target_col: usize,
-    },
-    /// Through a link table: `parent.parent_col = secondary.parent_fk` and
-    /// `target.target_col = secondary.target_fk`.
+    /// `parent.p = target.t` for each `(p, t)` (column indexes of the two
+    /// entities); which side holds the foreign key follows from the
+    /// direction.
+    Direct { pairs: Vec<(usize, usize)> },
+    /// Through a link table: `parent.p = secondary.l` for each of `parent`
+    /// and `target.t = secondary.l` for each of `target`.
     Secondary {
         table: String,
-        parent_fk: String,
-        parent_col: usize,
-        target_fk: String,
-        target_col: usize,
+        parent: Vec<(usize, String)>,
+        target: Vec<(usize, String)>,
     },
+}
+
+impl Join {
+    /// The parent entity's columns in the join, in pair order.
+    pub fn parent_columns(&self) -> Vec<usize> {
+        match self {
+            Join::Direct { pairs } => pairs.iter().map(|(p, _)| *p).collect(),
+            Join::Secondary { parent, .. } => parent.iter().map(|(p, _)| *p).collect(),
+        }
+    }
+
+    /// The target entity's columns in the join, in pair order.
+    pub fn target_columns(&self) -> Vec<usize> {
+        match self {
+            Join::Direct { pairs } => pairs.iter().map(|(_, t)| *t).collect(),
+            Join::Secondary { target, .. } => target.iter().map(|(t, _)| *t).collect(),
+        }
+    }
 }
 
 #[derive(Clone, Debug, PartialEq)]
@@ -116,14 +133,18 @@ pub struct Relationship {
     pub back_populates: Option<String>,
     /// Keys per `selectin` batch.
     pub chunksize: usize,
+    /// `uselist`: false for a one-to-one (an object or none) and for a
+    /// many-to-one.
+    pub uselist: bool,
     /// Position among the parent entity's relationships.
     pub slot: usize,
 }
 
 impl Relationship {
-    /// Collections hold many targets; a many-to-one holds one or none.
+    /// Collections hold many targets; a many-to-one or a one-to-one
+    /// (`uselist=False`) holds one or none.
     pub fn is_collection(&self) -> bool {
-        self.direction != Direction::ManyToOne
+        self.uselist
     }
 }
 
@@ -149,6 +170,45 @@ impl Model {
             .iter()
             .copied()
             .find(|r| self.rel(*r).name == name)
+    }
+
+    /// A many-to-one whose join columns are exactly the target's primary
+    /// key: SQLAlchemy's `use_get`. Its lazy load is a get by identity,
+    /// answered from the identity map when the target is there.
+    pub fn uses_get(&self, rel: &Relationship) -> bool {
+        let Join::Direct { pairs } = &rel.join else {
+            return false;
+        };
+        let target = self.entity(rel.target);
+        rel.direction == Direction::ManyToOne
+            && pairs.len() == target.pk.len()
+            && target.pk.iter().all(|k| pairs.iter().any(|(_, t)| t == k))
+    }
+
+    /// A direct join's `(parent, target)` column pairs in the order a lazy
+    /// load binds them: primaryjoin order, except a get by identity, which
+    /// binds in the target's key order (so the parent's key is the
+    /// target's identity). Empty for a link-table join.
+    pub fn direct_pairs(&self, rel: &Relationship) -> Vec<(usize, usize)> {
+        match &rel.join {
+            Join::Direct { pairs } if self.uses_get(rel) => self
+                .entity(rel.target)
+                .pk
+                .iter()
+                .map(|k| *pairs.iter().find(|(_, t)| t == k).expect("uses_get"))
+                .collect(),
+            Join::Direct { pairs } => pairs.clone(),
+            Join::Secondary { .. } => Vec::new(),
+        }
+    }
+
+    /// The parent's columns a lazy load binds, in bind order: a parent's
+    /// key for the relationship.
+    pub fn lazy_parent_columns(&self, rel: &Relationship) -> Vec<usize> {
+        match &rel.join {
+            Join::Direct { .. } => self.direct_pairs(rel).iter().map(|(p, _)| *p).collect(),
+            Join::Secondary { parent, .. } => parent.iter().map(|(p, _)| *p).collect(),
+        }
     }
 
     /// `User.posts`: how SQLAlchemy names a relationship in messages.
@@ -209,9 +269,13 @@ impl Model {
             .iter()
             .map(|e| spec::EntitySpec {
                 name: text(&e.name),
-                table: text(&e.table),
+                table: Some(text(&e.table)),
                 label: e.label.map(|i| text(&e.columns[i])),
                 primary_key: None,
+                columns: None,
+                inherits: None,
+                polymorphic_on: None,
+                polymorphic_identity: None,
                 relationships: e
                     .relationships
                     .iter()
@@ -221,21 +285,48 @@ impl Model {
                         let mut out =
                             spec::RelationshipSpec::new(text(&rel.name), text(&target.name));
                         match &rel.join {
-                            Join::Direct {
-                                parent_col,
-                                target_col,
-                            } => {
-                                let (table, column) = if rel.direction == Direction::OneToMany {
-                                    (&target.table, &target.columns[*target_col])
-                                } else {
-                                    (&e.table, &e.columns[*parent_col])
-                                };
-                                out.foreign_key = Some(text(&format!("{table}.{column}")));
+                            Join::Direct { pairs } => {
+                                let columns: Vec<String> = pairs
+                                    .iter()
+                                    .map(|(p, t)| {
+                                        if rel.direction == Direction::OneToMany {
+                                            format!("{}.{}", target.table, target.columns[*t])
+                                        } else {
+                                            format!("{}.{}", e.table, e.columns[*p])
+                                        }
+                                    })
+                                    .collect();
+                                out.foreign_key = Some(Located::bare(columns));
                                 if rel.parent == rel.target {
                                     out.direction = Some(text(rel.direction.name()));
                                 }
                             }
-                            Join::Secondary { table, .. } => out.secondary = Some(text(table)),
+                            Join::Secondary {
+                                table,
+                                parent,
+                                target: target_pairs,
+                            } => {
+                                out.secondary = Some(text(table));
+                                // Through a link from a table to itself,
+                                // which link column is which side is
+                                // only known from the conditions.
+                                if rel.parent == rel.target {
+                                    let condition = |pairs: &[(usize, String)]| {
+                                        let terms: Vec<String> = pairs
+                                            .iter()
+                                            .map(|(c, l)| {
+                                                format!(
+                                                    "{}.{} = {table}.{l}",
+                                                    e.table, e.columns[*c]
+                                                )
+                                            })
+                                            .collect();
+                                        text(&terms.join(" AND "))
+                                    };
+                                    out.primaryjoin = Some(condition(parent));
+                                    out.secondaryjoin = Some(condition(target_pairs));
+                                }
+                            }
                         }
                         if rel.lazy != Strategy::Select {
                             out.lazy = Some(text(rel.lazy.lazy_value()));
@@ -259,6 +350,9 @@ impl Model {
                             out.order_by = Some(text(&terms.join(", ")));
                         }
                         out.back_populates = rel.back_populates.as_deref().map(text);
+                        if !rel.uselist && rel.direction == Direction::OneToMany {
+                            out.uselist = Some(Located::bare(false));
+                        }
                         if rel.chunksize != resolve::DEFAULT_CHUNKSIZE {
                             out.chunksize = Some(Located::bare(rel.chunksize as i64));
                         }

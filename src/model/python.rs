@@ -593,9 +593,13 @@ impl Reader<'_> {
             .into_iter()
             .map(|class| EntitySpec {
                 name: class.name,
-                table: class.table,
+                table: Some(class.table),
                 label: None,
                 primary_key: None,
+                columns: None,
+                inherits: None,
+                polymorphic_on: None,
+                polymorphic_identity: None,
                 relationships: class.relationships,
             })
             .collect();
@@ -882,7 +886,10 @@ impl Reader<'_> {
         let order_by = self.order_by_option(class, options.order_by, &display);
 
         let mut spec = RelationshipSpec::new(name.clone(), target.clone());
-        spec.foreign_key = foreign_key;
+        spec.foreign_key = foreign_key.map(|fk| Located {
+            value: vec![fk.value],
+            span: fk.span,
+        });
         spec.secondary = secondary;
         spec.lazy = lazy;
         spec.order_by = order_by;

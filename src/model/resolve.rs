@@ -12,6 +12,9 @@ use crate::strategy::Strategy;
 /// SQLAlchemy's `SelectInLoader._chunksize`.
 pub const DEFAULT_CHUNKSIZE: usize = 500;
 
+/// An entity's columns paired with the link-table columns they join.
+type LinkPairs = Vec<(usize, String)>;
+
 struct Resolver<'a> {
     parsed: &'a ParsedModel,
     schema: &'a Schema,
@@ -128,57 +131,130 @@ impl Resolver<'_> {
 
     fn entity(&self, spec: &EntitySpec) -> Result<Entity, Diagnostic> {
         let owner = format!("entity {}", spec.name.value);
-        let table = self.table(&spec.table, &owner)?;
-        let columns: Vec<String> = table.columns.iter().map(|c| c.name.clone()).collect();
-        let pk = match &spec.primary_key {
-            Some(pk) => self.column_of(
-                table,
-                &pk.value,
-                pk.span.as_ref(),
-                &format!("primary_key of {owner}"),
-            )?,
+        if let Some(inherits) = &spec.inherits {
+            // Refused by name rather than loaded as something else.
+            return Err(self
+                .error(
+                    inherits.span.as_ref(),
+                    format!(
+                        "{owner} inherits from `{}`: mapper inheritance is not supported yet",
+                        inherits.value
+                    ),
+                )
+                .with_help(
+                    "leave the subclass out, or map its table as an entity of its own (without `inherits`)",
+                ));
+        }
+        if let Some(on) = &spec.polymorphic_on {
+            return Err(self
+                .error(
+                    on.span.as_ref(),
+                    format!("{owner} has `polymorphic_on`: mapper inheritance is not supported yet"),
+                )
+                .with_help("remove `polymorphic_on` and `polymorphic_identity` to map the table as one class"));
+        }
+        let Some(table_name) = &spec.table else {
+            return Err(self
+                .error(spec.name.span.as_ref(), format!("{owner} has no `table`"))
+                .with_help("name the table it maps: `table = \"...\"`"));
+        };
+        let table = self.table(table_name, &owner)?;
+        // SQLAlchemy's mapper maps the columns the class declares, in its
+        // order; by default, every column of the table.
+        let columns: Vec<String> = match &spec.columns {
+            None => table.columns.iter().map(|c| c.name.clone()).collect(),
+            Some(listed) => {
+                let mut columns: Vec<String> = Vec::with_capacity(listed.value.len());
+                for name in &listed.value {
+                    let i = self.column_of(
+                        table,
+                        name,
+                        listed.span.as_ref(),
+                        &format!("columns of {owner}"),
+                    )?;
+                    let name = &table.columns[i].name;
+                    if columns.iter().any(|c| c == name) {
+                        return Err(self.error(
+                            listed.span.as_ref(),
+                            format!("column `{name}` is listed twice in columns of {owner}"),
+                        ));
+                    }
+                    columns.push(name.clone());
+                }
+                if columns.is_empty() {
+                    return Err(self.error(
+                        listed.span.as_ref(),
+                        format!(
+                            "columns of {owner} is empty; list the mapped columns, key first or not"
+                        ),
+                    ));
+                }
+                columns
+            }
+        };
+        let mapped = |name: &str, span: Option<&Span>, role: &str| -> Result<usize, Diagnostic> {
+            self.column_of(table, name, span, role)?;
+            columns
+                .iter()
+                .position(|c| c.eq_ignore_ascii_case(name))
+                .ok_or_else(|| {
+                    self.error(
+                        span,
+                        format!(
+                            "column `{}.{name}` in {role} is not among the mapped columns",
+                            table.name
+                        ),
+                    )
+                    .with_help(format!("mapped columns of {owner}: {}", list(&columns)))
+                })
+        };
+        let pk: Vec<usize> = match &spec.primary_key {
+            Some(pk) => {
+                if pk.value.is_empty() {
+                    return Err(self.error(
+                        pk.span.as_ref(),
+                        format!("primary_key of {owner} names no column"),
+                    ));
+                }
+                pk.value
+                    .iter()
+                    .map(|c| mapped(c, pk.span.as_ref(), &format!("primary_key of {owner}")))
+                    .collect::<Result<_, _>>()?
+            }
             None => {
                 let pk_cols = table.primary_key();
-                match pk_cols.as_slice() {
-                    [one] => columns.iter().position(|c| *c == one.name).unwrap_or(0),
-                    [] => {
-                        return Err(self
-                            .error(
-                                spec.table.span.as_ref(),
-                                format!("table `{}` has no primary key", table.name),
-                            )
-                            .with_help(format!(
-                                "set `primary_key` of {owner} to a column with unique values; columns: {}",
-                                list(&table.column_names())
-                            )));
-                    }
-                    many => {
-                        let names: Vec<&str> = many.iter().map(|c| c.name.as_str()).collect();
-                        return Err(self
-                            .error(
-                                spec.table.span.as_ref(),
-                                format!(
-                                    "table `{}` has a composite primary key ({}); loadscope supports single-column keys only",
-                                    table.name,
-                                    names.join(", ")
-                                ),
-                            )
-                            .with_help(format!(
-                                "set `primary_key` of {owner} to one column with unique values, or use `{}` as a link table (`secondary`) of a many-to-many relationship",
-                                table.name
-                            )));
-                    }
+                if pk_cols.is_empty() {
+                    return Err(self
+                        .error(
+                            table_name.span.as_ref(),
+                            format!("table `{}` has no primary key", table.name),
+                        )
+                        .with_help(format!(
+                            "set `primary_key` of {owner} to the column (or columns) with unique values; columns: {}",
+                            list(&table.column_names())
+                        )));
                 }
+                pk_cols
+                    .iter()
+                    .map(|c| {
+                        mapped(
+                            &c.name,
+                            table_name.span.as_ref(),
+                            &format!("the primary key of {owner}"),
+                        )
+                    })
+                    .collect::<Result<_, _>>()?
             }
         };
         let label = match &spec.label {
-            Some(label) => Some(self.column_of(
-                table,
+            Some(label) => Some(mapped(
                 &label.value,
                 label.span.as_ref(),
                 &format!("label of {owner}"),
             )?),
-            None => table.columns.iter().position(|c| c.is_text()),
+            None => columns
+                .iter()
+                .position(|c| table.column(c).is_some_and(|c| c.is_text())),
         };
         Ok(Entity {
             name: spec.name.value.clone(),
@@ -258,6 +334,7 @@ impl Resolver<'_> {
             (
                 Direction::ManyToMany,
                 self.secondary_join(
+                    spec,
                     link,
                     parent_table,
                     target_table,
@@ -297,18 +374,25 @@ impl Resolver<'_> {
         if spec.innerjoin.as_ref().is_some_and(|i| i.value) && lazy == Strategy::Joined {
             lazy = Strategy::JoinedInner;
         }
-        if direction == Direction::ManyToOne
-            && matches!(lazy, Strategy::Dynamic | Strategy::WriteOnly)
-        {
+        let uselist = match &spec.uselist {
+            None => direction != Direction::ManyToOne,
+            Some(u) if u.value && direction == Direction::ManyToOne => {
+                return Err(self
+                    .error(
+                        u.span.as_ref(),
+                        format!("{display} is many-to-one, so it holds one object: `uselist = true` does not apply"),
+                    )
+                    .with_help("remove `uselist`, or point `foreign_key` at the other side for a collection"));
+            }
+            Some(u) => u.value,
+        };
+        if !uselist && matches!(lazy, Strategy::Dynamic | Strategy::WriteOnly) {
             return Err(self
                 .error(
                     spec.lazy.as_ref().and_then(|l| l.span.as_ref()),
-                    format!(
-                        "on relationship {display}, '{}' loaders cannot be used with many-to-one relationships",
-                        lazy.name()
-                    ),
+                    crate::loader::scalar_refusal(&display),
                 )
-                .with_help("dynamic and write_only are for collections; use select, joined or selectin for a many-to-one"));
+                .with_help("dynamic and write_only are for collections; use select, joined or selectin for a single object"));
         }
         let order_by = match &spec.order_by {
             None => Vec::new(),
@@ -335,7 +419,110 @@ impl Resolver<'_> {
             order_by,
             back_populates: spec.back_populates.as_ref().map(|b| b.value.clone()),
             chunksize,
+            uselist,
             slot: 0,
+        })
+    }
+
+    /// The one table a list of `table.column` names lives in, and the
+    /// column names.
+    fn columns_in_one_table(
+        &self,
+        names: &Located<Vec<String>>,
+        role: &str,
+    ) -> Result<(&Table, Vec<String>), Diagnostic> {
+        let span = names.span.as_ref();
+        let mut table: Option<&Table> = None;
+        let mut columns = Vec::new();
+        for name in &names.value {
+            let Some((table_name, column)) = name.rsplit_once('.') else {
+                return Err(self
+                    .error(span, format!("{role} must be `table.column`, not `{name}`"))
+                    .with_help("for example `posts.user_id`; a composite key lists each column: [\"t.a\", \"t.b\"]"));
+            };
+            let t = self.table(
+                &Located {
+                    value: table_name.to_string(),
+                    span: names.span.clone(),
+                },
+                role,
+            )?;
+            if let Some(first) = table
+                && first.name != t.name
+            {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "the columns of {role} are in two tables, `{}` and `{}`; a foreign key's columns live in one",
+                        first.name, t.name
+                    ),
+                ));
+            }
+            let index = self.column_of(t, column, span, role)?;
+            columns.push(t.columns[index].name.clone());
+            table = Some(t);
+        }
+        let table = table.ok_or_else(|| self.error(span, format!("{role} names no column")))?;
+        Ok((table, columns))
+    }
+
+    /// `a.x = b.y AND a.z = b.w`: each term as two `(table, column)`s.
+    fn condition(
+        &self,
+        text: &Located<String>,
+        role: &str,
+    ) -> Result<Vec<[(String, String); 2]>, Diagnostic> {
+        let bad = || {
+            self.error(text.span.as_ref(), format!("cannot read {role} `{}`", text.value))
+                .with_help("write it as `parent.column = link.column`, with `AND` between the pairs of a composite key")
+        };
+        let mut terms = Vec::new();
+        let upper = text.value.to_ascii_uppercase();
+        let mut rest = 0;
+        let mut pieces = Vec::new();
+        while let Some(at) = upper[rest..].find(" AND ") {
+            pieces.push(&text.value[rest..rest + at]);
+            rest += at + 5;
+        }
+        pieces.push(&text.value[rest..]);
+        for piece in pieces {
+            let Some((left, right)) = piece.split_once('=') else {
+                return Err(bad());
+            };
+            let side = |s: &str| {
+                let (t, c) = s.trim().rsplit_once('.')?;
+                let unquote = |n: &str| n.trim().trim_matches('"').to_string();
+                Some((unquote(t), unquote(c)))
+            };
+            let (Some(l), Some(r)) = (side(left), side(right)) else {
+                return Err(bad());
+            };
+            terms.push([l, r]);
+        }
+        Ok(terms)
+    }
+
+    /// The index of a column among an entity's mapped columns.
+    fn mapped_column(
+        &self,
+        entity: &Entity,
+        column: &str,
+        span: Option<&Span>,
+        role: &str,
+    ) -> Result<usize, Diagnostic> {
+        entity.column_index_ci(column).ok_or_else(|| {
+            self.error(
+                span,
+                format!(
+                    "column `{}.{column}` in {role} is not mapped by {}",
+                    entity.table, entity.name
+                ),
+            )
+            .with_help(format!(
+                "mapped columns of {}: {}",
+                entity.name,
+                list(&entity.columns)
+            ))
         })
     }
 
@@ -372,41 +559,21 @@ impl Resolver<'_> {
         }
         let fk_span = spec.foreign_key.as_ref().and_then(|f| f.span.as_ref());
         if let Some(fk) = &spec.foreign_key {
-            let Some((table_name, column)) = fk.value.split_once('.') else {
-                return Err(self
-                    .error(
-                        fk_span,
-                        format!(
-                            "foreign_key of {display} must be `table.column`, not `{}`",
-                            fk.value
-                        ),
-                    )
-                    .with_help(format!(
-                        "for example `{}.{}_id`",
-                        target_table.name,
-                        parent.name.to_lowercase()
-                    )));
-            };
-            let table = self.table(
-                &Located {
-                    value: table_name.to_string(),
-                    span: fk.span.clone(),
-                },
-                &format!("foreign_key of {display}"),
-            )?;
+            let role = format!("foreign_key of {display}");
+            let (table, columns) = self.columns_in_one_table(fk, &role)?;
+            let shown = fk.value.join(", ");
             let is_parent = table.name.eq_ignore_ascii_case(&parent_table.name);
             let is_target = table.name.eq_ignore_ascii_case(&target_table.name);
             if !is_parent && !is_target {
                 return Err(self
                     .error(fk_span, format!(
-                        "foreign_key `{}` of {display} is in table `{}`, which is neither `{}` ({}) nor `{}` ({})",
-                        fk.value, table.name, parent_table.name, parent.name, target_table.name, target.name
+                        "foreign_key `{shown}` of {display} is in table `{}`, which is neither `{}` ({}) nor `{}` ({})",
+                        table.name, parent_table.name, parent.name, target_table.name, target.name
                     ))
                     .with_help("a one-to-many foreign key lives in the target's table, a many-to-one in the parent's; many-to-many relationships use `secondary`"));
             }
-            self.column_of(table, column, fk_span, &format!("foreign_key of {display}"))?;
-            candidates
-                .retain(|(t, k, _)| t.name == table.name && k.from.eq_ignore_ascii_case(column));
+            let names: Vec<&str> = columns.iter().map(String::as_str).collect();
+            candidates.retain(|(t, k, _)| t.name == table.name && k.has_columns(&names));
             if candidates.is_empty() {
                 let other = if is_target && !is_parent {
                     &parent_table.name
@@ -416,12 +583,11 @@ impl Resolver<'_> {
                 let declared: Vec<String> = table
                     .foreign_keys
                     .iter()
-                    .map(|k| format!("{}.{} -> {}", table.name, k.from, k.to_table))
+                    .map(|k| format!("{} -> {}", k.describe(&table.name), k.to_table))
                     .collect();
                 return Err(self
                     .error(fk_span, format!(
-                        "`{}` is not a foreign key to `{other}` in the database, so it cannot join {display}",
-                        fk.value
+                        "`{shown}` is not a foreign key to `{other}` in the database, so it cannot join {display}",
                     ))
                     .with_help(format!(
                         "foreign keys declared by {}: {}{}",
@@ -431,9 +597,47 @@ impl Resolver<'_> {
                             .foreign_keys
                             .iter()
                             .find(|k| k.to_table.eq_ignore_ascii_case(other))
-                            .map(|k| format!("; did you mean `{}.{}`?", table.name, k.from))
+                            .map(|k| format!("; did you mean `{}`?", k.describe(&table.name)))
                             .unwrap_or_default()
                     )));
+            }
+        }
+        if let Some(primaryjoin) = &spec.primaryjoin {
+            // The condition names the key's columns on both sides.
+            let role = format!("primaryjoin of {display}");
+            let terms = self.condition(primaryjoin, &role)?;
+            let wanted_pairs: std::collections::HashSet<[String; 2]> = terms
+                .iter()
+                .flat_map(|[l, r]| {
+                    let l = format!("{}.{}", l.0, l.1).to_lowercase();
+                    let r = format!("{}.{}", r.0, r.1).to_lowercase();
+                    [[l.clone(), r.clone()], [r, l]]
+                })
+                .collect();
+            candidates.retain(|(t, k, d)| {
+                let other = if *d == Direction::OneToMany {
+                    parent_table
+                } else {
+                    target_table
+                };
+                let Some(to) = t.referenced_columns(k, other) else {
+                    return false;
+                };
+                k.from.len() == terms.len()
+                    && k.from.iter().zip(&to).all(|(f, to)| {
+                        wanted_pairs.contains(&[
+                            format!("{}.{f}", t.name).to_lowercase(),
+                            format!("{}.{to}", other.name).to_lowercase(),
+                        ])
+                    })
+            });
+            if candidates.is_empty() {
+                return Err(self
+                    .error(primaryjoin.span.as_ref(), format!(
+                        "{role} `{}` is not a foreign key between `{}` and `{}` in the database",
+                        primaryjoin.value, parent_table.name, target_table.name
+                    ))
+                    .with_help("the condition pairs each column of a declared foreign key with the column it references"));
             }
         }
         if let Some(wanted) = wanted {
@@ -452,7 +656,7 @@ impl Resolver<'_> {
             many => {
                 let names: Vec<String> = many
                     .iter()
-                    .map(|(t, k, d)| format!("{}.{} ({})", t.name, k.from, d.name()))
+                    .map(|(t, k, d)| format!("{} ({})", k.describe(&t.name), d.name()))
                     .collect();
                 let self_referential = parent_table.name == target_table.name;
                 let what = if self_referential {
@@ -461,10 +665,8 @@ impl Resolver<'_> {
                     format!("{display} could use more than one foreign key")
                 };
                 let mut help = format!("candidates: {}", names.join(", "));
-                let columns: std::collections::HashSet<(&str, &str)> = many
-                    .iter()
-                    .map(|(t, k, _)| (t.name.as_str(), k.from.as_str()))
-                    .collect();
+                let columns: std::collections::HashSet<String> =
+                    many.iter().map(|(t, k, _)| k.describe(&t.name)).collect();
                 if spec.foreign_key.is_none() && columns.len() > 1 {
                     help.push_str("; set `foreign_key` to one of them");
                 }
@@ -484,37 +686,35 @@ impl Resolver<'_> {
             Direction::OneToMany => (parent_table, parent, target),
             _ => (target_table, target, parent),
         };
-        let referenced_col = table
-            .referenced_column(fk, referenced_table)
-            .and_then(|c| referenced_entity.column_index_ci(c))
+        let role = format!("the foreign key of {display}");
+        let referenced = table
+            .referenced_columns(fk, referenced_table)
             .ok_or_else(|| {
                 self.error(
                     fk_span,
                     format!(
-                        "the foreign key `{}.{}` of {display} references a column `{}` lacks",
-                        table.name, fk.from, referenced_table.name
+                        "the foreign key `{}` of {display} references columns `{}` lacks",
+                        fk.describe(&table.name),
+                        referenced_table.name
                     ),
                 )
             })?;
-        let fk_col = fk_entity
-            .column_index_ci(&fk.from)
-            .expect("foreign key column exists");
-        let join = match direction {
-            Direction::OneToMany => Join::Direct {
-                parent_col: referenced_col,
-                target_col: fk_col,
-            },
-            _ => Join::Direct {
-                parent_col: fk_col,
-                target_col: referenced_col,
-            },
-        };
-        Ok((direction, join))
+        let mut pairs = Vec::with_capacity(fk.from.len());
+        for (from, to) in fk.from.iter().zip(referenced) {
+            let referenced_col = self.mapped_column(referenced_entity, to, fk_span, &role)?;
+            let fk_col = self.mapped_column(fk_entity, from, fk_span, &role)?;
+            pairs.push(match direction {
+                Direction::OneToMany => (referenced_col, fk_col),
+                _ => (fk_col, referenced_col),
+            });
+        }
+        Ok((direction, Join::Direct { pairs }))
     }
 
     #[allow(clippy::too_many_arguments)]
     fn secondary_join(
         &self,
+        spec: &RelationshipSpec,
         link: &Table,
         parent_table: &Table,
         target_table: &Table,
@@ -523,57 +723,151 @@ impl Resolver<'_> {
         secondary: &Located<String>,
         display: &str,
     ) -> Result<Join, Diagnostic> {
-        let to_parent: Vec<&ForeignKey> = link
-            .foreign_keys
-            .iter()
-            .filter(|k| k.to_table.eq_ignore_ascii_case(&parent_table.name))
-            .collect();
-        let to_target: Vec<&ForeignKey> = link
-            .foreign_keys
-            .iter()
-            .filter(|k| k.to_table.eq_ignore_ascii_case(&target_table.name))
-            .collect();
-        let self_referential = parent_table.name == target_table.name;
-        let pair = if self_referential {
-            (to_parent.len() == 2).then(|| (to_parent[0], to_parent[1]))
-        } else {
-            (to_parent.len() == 1 && to_target.len() == 1).then(|| (to_parent[0], to_target[0]))
-        };
-        let Some((parent_fk, target_fk)) = pair else {
-            return Err(self
-                .error(secondary.span.as_ref(), format!(
-                    "link table `{}` of {display} needs exactly one foreign key to `{}` and one to `{}`",
-                    link.name, parent_table.name, target_table.name
-                ))
-                .with_help(format!(
-                    "foreign keys declared by {}: {}",
-                    link.name,
-                    link.foreign_keys
-                        .iter()
-                        .map(|k| format!("{} -> {}", k.from, k.to_table))
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                )));
-        };
-        let column = |fk: &ForeignKey, table: &Table, entity: &Entity| {
-            link.referenced_column(fk, table)
-                .and_then(|c| entity.column_index_ci(c))
-                .ok_or_else(|| {
-                    self.error(
-                        secondary.span.as_ref(),
+        // One side of the link: from a written condition, or from the one
+        // foreign key of the link table to that side's table.
+        let side = |condition: Option<&Located<String>>,
+                    role: &str,
+                    table: &Table,
+                    entity: &Entity,
+                    exclude: Option<&ForeignKey>|
+         -> Result<(LinkPairs, Option<&ForeignKey>), Diagnostic> {
+            let role = format!("{role} of {display}");
+            if let Some(condition) = condition {
+                let mut pairs = Vec::new();
+                for [l, r] in self.condition(condition, &role)? {
+                    let (entity_side, link_side) = if l.0.eq_ignore_ascii_case(&link.name) {
+                        (r, l)
+                    } else if r.0.eq_ignore_ascii_case(&link.name) {
+                        (l, r)
+                    } else {
+                        return Err(self
+                            .error(
+                                condition.span.as_ref(),
+                                format!("{role} does not name the link table `{}`", link.name),
+                            )
+                            .with_help(format!(
+                                "write it as `{}.column = {}.column`",
+                                table.name, link.name
+                            )));
+                    };
+                    if !entity_side.0.eq_ignore_ascii_case(&table.name) {
+                        return Err(self.error(
+                            condition.span.as_ref(),
+                            format!(
+                                "{role} names `{}`, but this side is `{}`",
+                                entity_side.0, table.name
+                            ),
+                        ));
+                    }
+                    let link_col =
+                        self.column_of(link, &link_side.1, condition.span.as_ref(), &role)?;
+                    let col =
+                        self.mapped_column(entity, &entity_side.1, condition.span.as_ref(), &role)?;
+                    pairs.push((col, link.columns[link_col].name.clone()));
+                }
+                return Ok((pairs, None));
+            }
+            let fks: Vec<&ForeignKey> = link
+                .foreign_keys
+                .iter()
+                .filter(|k| k.to_table.eq_ignore_ascii_case(&table.name))
+                .filter(|k| exclude.is_none_or(|e| !std::ptr::eq(*k, e)))
+                .collect();
+            let [fk] = fks.as_slice() else {
+                let self_referential = parent_table.name == target_table.name;
+                let mut error = self.error(
+                    secondary.span.as_ref(),
+                    if self_referential {
                         format!(
-                            "foreign key `{}.{}` references a column `{}` lacks",
-                            link.name, fk.from, table.name
-                        ),
+                            "link table `{}` of {display} joins `{}` to itself, so which of its columns points at the parent cannot be inferred",
+                            link.name, table.name
+                        )
+                    } else {
+                        format!(
+                            "link table `{}` of {display} needs exactly one foreign key to `{}`",
+                            link.name, table.name
+                        )
+                    },
+                );
+                error = error.with_help(if self_referential {
+                    format!(
+                        "set `primaryjoin = \"{0}.id = {1}.COLUMN\"` (the link column that points at the parent) and `secondaryjoin` (the one that points at the target)",
+                        table.name, link.name
                     )
-                })
+                } else {
+                    format!(
+                        "foreign keys declared by {}: {}",
+                        link.name,
+                        link.foreign_keys
+                            .iter()
+                            .map(|k| format!("{} -> {}", k.describe(&link.name), k.to_table))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )
+                });
+                return Err(error);
+            };
+            let referenced = link.referenced_columns(fk, table).ok_or_else(|| {
+                self.error(
+                    secondary.span.as_ref(),
+                    format!(
+                        "foreign key `{}` references columns `{}` lacks",
+                        fk.describe(&link.name),
+                        table.name
+                    ),
+                )
+            })?;
+            let mut pairs = Vec::new();
+            for (from, to) in fk.from.iter().zip(referenced) {
+                pairs.push((
+                    self.mapped_column(entity, to, secondary.span.as_ref(), &role)?,
+                    from.clone(),
+                ));
+            }
+            Ok((pairs, Some(*fk)))
         };
+        let self_referential = parent_table.name == target_table.name;
+        // A self-referential link with one side written: the other side
+        // is the link's other foreign key.
+        let (parent_pairs, parent_fk) = match (&spec.primaryjoin, &spec.secondaryjoin) {
+            (None, Some(_)) if self_referential => {
+                let (target_pairs, _) = side(
+                    spec.secondaryjoin.as_ref(),
+                    "secondaryjoin",
+                    target_table,
+                    target,
+                    None,
+                )?;
+                let used: Vec<&str> = target_pairs.iter().map(|(_, l)| l.as_str()).collect();
+                let other = link.foreign_keys.iter().find(|k| !k.has_columns(&used));
+                side(
+                    None,
+                    "primaryjoin",
+                    parent_table,
+                    parent,
+                    other.and_then(|_| link.foreign_keys.iter().find(|k| k.has_columns(&used))),
+                )?
+            }
+            _ => side(
+                spec.primaryjoin.as_ref(),
+                "primaryjoin",
+                parent_table,
+                parent,
+                None,
+            )?,
+        };
+        let exclude = if self_referential { parent_fk } else { None };
+        let (target_pairs, _) = side(
+            spec.secondaryjoin.as_ref(),
+            "secondaryjoin",
+            target_table,
+            target,
+            exclude,
+        )?;
         Ok(Join::Secondary {
             table: link.name.clone(),
-            parent_fk: parent_fk.from.clone(),
-            parent_col: column(parent_fk, parent_table, parent)?,
-            target_fk: target_fk.from.clone(),
-            target_col: column(target_fk, target_table, target)?,
+            parent: parent_pairs,
+            target: target_pairs,
         })
     }
 

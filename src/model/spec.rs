@@ -14,9 +14,17 @@ pub struct ModelSpec {
 #[derive(Clone, Debug)]
 pub struct EntitySpec {
     pub name: Text,
-    pub table: Text,
+    /// `None` only for a single-table subclass (`inherits`, no table).
+    pub table: Option<Text>,
     pub label: Option<Text>,
-    pub primary_key: Option<Text>,
+    /// The key columns, when not the table's primary key.
+    pub primary_key: Option<Located<Vec<String>>>,
+    /// The mapped columns in the mapper's order, when not all the table's.
+    pub columns: Option<Located<Vec<String>>>,
+    /// The mapped class this one inherits from.
+    pub inherits: Option<Text>,
+    pub polymorphic_on: Option<Text>,
+    pub polymorphic_identity: Option<Text>,
     pub relationships: Vec<RelationshipSpec>,
 }
 
@@ -24,8 +32,9 @@ pub struct EntitySpec {
 pub struct RelationshipSpec {
     pub name: Text,
     pub target: Text,
-    /// `table.column` of the column that references the other side.
-    pub foreign_key: Option<Text>,
+    /// `table.column` of each column that references the other side (more
+    /// than one for a composite foreign key).
+    pub foreign_key: Option<Located<Vec<String>>>,
     /// The link table of a many-to-many relationship.
     pub secondary: Option<Text>,
     pub lazy: Option<Text>,
@@ -35,6 +44,13 @@ pub struct RelationshipSpec {
     pub direction: Option<Text>,
     /// Keys per `selectin` batch (SQLAlchemy's `chunksize`, default 500).
     pub chunksize: Option<Located<i64>>,
+    /// `uselist = false`: a one-to-one.
+    pub uselist: Option<Located<bool>>,
+    /// `parent.col = link.col` (`AND` for composite keys): which link
+    /// columns point at the parent (a self-referential many-to-many).
+    pub primaryjoin: Option<Text>,
+    /// `target.col = link.col`: which link columns point at the target.
+    pub secondaryjoin: Option<Text>,
 }
 
 impl RelationshipSpec {
@@ -50,6 +66,9 @@ impl RelationshipSpec {
             innerjoin: None,
             direction: None,
             chunksize: None,
+            uselist: None,
+            primaryjoin: None,
+            secondaryjoin: None,
         }
     }
 }

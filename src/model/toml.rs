@@ -15,9 +15,13 @@ struct FileToml {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct EntityToml {
-    table: Spanned<String>,
+    table: Option<Spanned<String>>,
     label: Option<Spanned<String>>,
-    primary_key: Option<Spanned<String>>,
+    primary_key: Option<Spanned<OneOrMany>>,
+    columns: Option<Spanned<Vec<String>>>,
+    inherits: Option<Spanned<String>>,
+    polymorphic_on: Option<Spanned<String>>,
+    polymorphic_identity: Option<Spanned<String>>,
     #[serde(default)]
     relationships: BTreeMap<Spanned<String>, RelationshipToml>,
 }
@@ -26,7 +30,7 @@ struct EntityToml {
 #[serde(deny_unknown_fields)]
 struct RelationshipToml {
     target: Spanned<String>,
-    foreign_key: Option<Spanned<String>>,
+    foreign_key: Option<Spanned<OneOrMany>>,
     secondary: Option<Spanned<String>>,
     lazy: Option<Spanned<String>>,
     order_by: Option<Spanned<String>>,
@@ -34,6 +38,26 @@ struct RelationshipToml {
     innerjoin: Option<Spanned<bool>>,
     direction: Option<Spanned<String>>,
     chunksize: Option<Spanned<i64>>,
+    uselist: Option<Spanned<bool>>,
+    primaryjoin: Option<Spanned<String>>,
+    secondaryjoin: Option<Spanned<String>>,
+}
+
+/// `"a"` or `["a", "b"]` (a composite key).
+#[derive(Deserialize)]
+#[serde(untagged)]
+enum OneOrMany {
+    One(String),
+    Many(Vec<String>),
+}
+
+fn names(s: Spanned<OneOrMany>) -> Located<Vec<String>> {
+    let span = s.span();
+    let names = match s.into_inner() {
+        OneOrMany::One(name) => vec![name],
+        OneOrMany::Many(names) => names,
+    };
+    Located::new(names, span)
 }
 
 fn located<T>(s: Spanned<T>) -> Located<T> {
@@ -53,9 +77,10 @@ pub fn parse(source: SourceFile) -> Result<ParsedModel, Diagnostic> {
         )
         .with_help(
             "a model file has [entities.NAME] tables with `table`, optional `label`, \
-                 `primary_key`, and [entities.NAME.relationships.NAME] tables with `target`, \
-                 `foreign_key`, `secondary`, `lazy`, `order_by`, `back_populates`, `innerjoin`, \
-                 `direction`, `chunksize`",
+                 `primary_key`, `columns`, `inherits`, `polymorphic_on`, `polymorphic_identity`, \
+                 and [entities.NAME.relationships.NAME] tables with `target`, `foreign_key`, \
+                 `secondary`, `primaryjoin`, `secondaryjoin`, `lazy`, `order_by`, \
+                 `back_populates`, `innerjoin`, `uselist`, `direction`, `chunksize`",
         )
     })?;
     let mut entities: Vec<(Spanned<String>, EntityToml)> = file.entities.into_iter().collect();
@@ -67,15 +92,19 @@ pub fn parse(source: SourceFile) -> Result<ParsedModel, Diagnostic> {
             relationships.sort_by_key(|(name, _)| name.span().start);
             EntitySpec {
                 name: located(name),
-                table: located(entity.table),
+                table: entity.table.map(located),
                 label: entity.label.map(located),
-                primary_key: entity.primary_key.map(located),
+                primary_key: entity.primary_key.map(names),
+                columns: entity.columns.map(located),
+                inherits: entity.inherits.map(located),
+                polymorphic_on: entity.polymorphic_on.map(located),
+                polymorphic_identity: entity.polymorphic_identity.map(located),
                 relationships: relationships
                     .into_iter()
                     .map(|(name, r)| RelationshipSpec {
                         name: located(name),
                         target: located(r.target),
-                        foreign_key: r.foreign_key.map(located),
+                        foreign_key: r.foreign_key.map(names),
                         secondary: r.secondary.map(located),
                         lazy: r.lazy.map(located),
                         order_by: r.order_by.map(located),
@@ -83,6 +112,9 @@ pub fn parse(source: SourceFile) -> Result<ParsedModel, Diagnostic> {
                         innerjoin: r.innerjoin.map(located),
                         direction: r.direction.map(located),
                         chunksize: r.chunksize.map(located),
+                        uselist: r.uselist.map(located),
+                        primaryjoin: r.primaryjoin.map(located),
+                        secondaryjoin: r.secondaryjoin.map(located),
                     })
                     .collect(),
             }
@@ -101,12 +133,28 @@ pub fn write(spec: &ModelSpec) -> String {
     for entity in &spec.entities {
         let name = &entity.name.value;
         out.push_str(&format!("[entities.{}]\n", key(name)));
-        out.push_str(&format!("table = {}\n", quote(&entity.table.value)));
+        if let Some(inherits) = &entity.inherits {
+            out.push_str(&format!("inherits = {}\n", quote(&inherits.value)));
+        }
+        if let Some(table) = &entity.table {
+            out.push_str(&format!("table = {}\n", quote(&table.value)));
+        }
         if let Some(label) = &entity.label {
             out.push_str(&format!("label = {}\n", quote(&label.value)));
         }
         if let Some(pk) = &entity.primary_key {
-            out.push_str(&format!("primary_key = {}\n", quote(&pk.value)));
+            out.push_str(&format!("primary_key = {}\n", one_or_many(&pk.value)));
+        }
+        if let Some(columns) = &entity.columns {
+            out.push_str(&format!("columns = {}\n", many(&columns.value)));
+        }
+        for (field, value) in [
+            ("polymorphic_on", &entity.polymorphic_on),
+            ("polymorphic_identity", &entity.polymorphic_identity),
+        ] {
+            if let Some(value) = value {
+                out.push_str(&format!("{field} = {}\n", quote(&value.value)));
+            }
         }
         out.push('\n');
         for rel in &entity.relationships {
@@ -116,9 +164,13 @@ pub fn write(spec: &ModelSpec) -> String {
                 key(&rel.name.value)
             ));
             out.push_str(&format!("target = {}\n", quote(&rel.target.value)));
+            if let Some(fk) = &rel.foreign_key {
+                out.push_str(&format!("foreign_key = {}\n", one_or_many(&fk.value)));
+            }
             let fields = [
-                ("foreign_key", &rel.foreign_key),
                 ("secondary", &rel.secondary),
+                ("primaryjoin", &rel.primaryjoin),
+                ("secondaryjoin", &rel.secondaryjoin),
                 ("lazy", &rel.lazy),
                 ("order_by", &rel.order_by),
                 ("back_populates", &rel.back_populates),
@@ -128,6 +180,9 @@ pub fn write(spec: &ModelSpec) -> String {
                 if let Some(value) = value {
                     out.push_str(&format!("{field} = {}\n", quote(&value.value)));
                 }
+            }
+            if let Some(uselist) = &rel.uselist {
+                out.push_str(&format!("uselist = {}\n", uselist.value));
             }
             if let Some(inner) = &rel.innerjoin {
                 out.push_str(&format!("innerjoin = {}\n", inner.value));
@@ -139,6 +194,19 @@ pub fn write(spec: &ModelSpec) -> String {
         }
     }
     out
+}
+
+/// `"a"` for one name, `["a", "b"]` for several.
+fn one_or_many(names: &[String]) -> String {
+    match names {
+        [one] => quote(one),
+        _ => many(names),
+    }
+}
+
+fn many(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| quote(n)).collect();
+    format!("[{}]", quoted.join(", "))
 }
 
 fn quote(s: &str) -> String {
