@@ -152,7 +152,7 @@ fn run_walk(
         let node = plan.find_path(model, path).expect("added above");
         let rel = model.rel(plan.node(node).rel.expect("relationship"));
         if !rel.is_collection() && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
-            bail!(crate::loader::scalar_refusal(&model.rel_display(rel.id)));
+            bail!(crate::strategy::scalar_refusal(&model.rel_display(rel.id)));
         }
     }
     let strategies: Vec<(String, Strategy)> = nav

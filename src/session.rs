@@ -478,7 +478,36 @@ impl<'a> Session<'a> {
             return p.clone();
         }
         let spec = build(self);
-        let mut prepared = self.render(spec);
+        let prepared = self.render(spec);
+        self.keep_prepared(kind, node, segment, prepared)
+    }
+
+    /// As [`Self::prepare`], for a statement that names anonymous aliases
+    /// of its own (`customers_1`) before its joined eager loads add theirs.
+    pub fn prepare_aliased(
+        &mut self,
+        kind: QueryKind,
+        node: NodeId,
+        segment: NodeId,
+        style: LabelStyle,
+        build: impl FnOnce(&mut Session<'a>, &mut SelectBuilder) -> SelectSpec,
+    ) -> Rc<Prepared> {
+        if let Some(p) = self.prepared.get(&(kind, node, segment)) {
+            return p.clone();
+        }
+        let mut builder = SelectBuilder::new(style, self.conn.dialect());
+        let spec = build(self, &mut builder);
+        let prepared = self.render_with(spec, &mut builder);
+        self.keep_prepared(kind, node, segment, prepared)
+    }
+
+    fn keep_prepared(
+        &mut self,
+        kind: QueryKind,
+        node: NodeId,
+        segment: NodeId,
+        mut prepared: Prepared,
+    ) -> Rc<Prepared> {
         prepared.lazy = kind == QueryKind::Lazy;
         let prepared = Rc::new(prepared);
         self.prepared
@@ -548,7 +577,8 @@ impl<'a> Session<'a> {
             out.push(JoinedNode {
                 rel,
                 node: child,
-                inner: strategy == Strategy::JoinedInner,
+                inner: strategy == Strategy::JoinedInner
+                    || (strategy == Strategy::Joined && self.model.rel(rel).innerjoin),
                 children: self.joined_below(child, statement, multi_row),
             });
         }

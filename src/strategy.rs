@@ -150,3 +150,12 @@ impl fmt::Display for Strategy {
         f.write_str(self.name())
     }
 }
+
+/// SQLAlchemy's refusal of a `dynamic` or `write_only` loader on a
+/// relationship that holds one object (many-to-one, or `uselist=False`).
+pub fn scalar_refusal(display: &str) -> String {
+    format!(
+        "On relationship {display}, 'dynamic' loaders cannot be used with \
+         many-to-one/one-to-one relationships and/or uselist=False."
+    )
+}

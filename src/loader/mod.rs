@@ -59,15 +59,6 @@ pub fn fires_after_load(strategy: Strategy) -> bool {
     )
 }
 
-/// SQLAlchemy's refusal of a `dynamic` or `write_only` loader on a
-/// relationship that holds one object (many-to-one, or `uselist=False`).
-pub fn scalar_refusal(display: &str) -> String {
-    format!(
-        "On relationship {display}, 'dynamic' loaders cannot be used with \
-         many-to-one/one-to-one relationships and/or uselist=False."
-    )
-}
-
 /// A batch load's rows grouped by the parent key each row carries (the
 /// lead or trail column), children in row order. `may_repeat`: joins in
 /// the statement can repeat a child over rows; only then is a set kept (a

@@ -4,15 +4,16 @@
 //! be handed to its parent. A many-to-one asks for the distinct foreign-key
 //! values instead (all of them: SQLAlchemy does not skip the ones already
 //! in the identity map); a many-to-many reads the link table joined to the
-//! target.
+//! target. Where the target cannot be found from the parent's key alone
+//! (see [`Form`]), the parents are selected again, aliased, and joined.
 
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
-use super::sql::{LabelStyle, Order, SelectSpec, link_condition};
+use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, direct_condition, link_condition};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{ident, in_keys, qualified};
-use crate::model::{Direction, Join};
+use crate::model::{Direction, Join, Model, RelId};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, PostLoad, QueryKind, Related, Session};
 use anyhow::Result;
@@ -27,28 +28,28 @@ impl Loader for SelectinLoader {
         let rel_id = session.plan.node(node).rel.expect("relationship node");
         let rel = session.model.rel(rel_id);
         let chunksize = rel.chunksize;
+        let form = Form::of(session.model, rel_id);
+        let collection = rel.is_collection();
         // SQLAlchemy asks for every target, but sets only those that are
         // not loaded yet or that the statement before created.
         let parents: Vec<ObjId> = load.targets.iter().map(|t| t.object).collect();
         let to_set: HashSet<ObjId> = load.to_set(session).into_iter().collect();
-        if rel.direction == Direction::ManyToOne {
+        if form == Form::ByTargetKey {
             return load_many_to_one(session, node, &parents, &to_set, segment, chunksize);
         }
-        // Parents whose key is NULL own nothing and are not asked for.
-        let mut keyed = Vec::with_capacity(parents.len());
-        for parent in parents {
-            match parent_key(session, parent, node) {
-                Some(key) => keyed.push((parent, key)),
-                None if to_set.contains(&parent) => {
-                    session.set_related(parent, rel_id, Related::Many(Vec::new()))
-                }
-                None => {}
-            }
-        }
+        // Every other form asks by the parents' own keys.
+        let keyed: Vec<(ObjId, Key)> = parents
+            .iter()
+            .map(|p| (*p, session.object(*p).key.clone()))
+            .collect();
         for chunk in keyed.chunks(chunksize) {
-            let prepared = session.prepare(QueryKind::Selectin(chunk.len()), node, segment, |s| {
-                collection_spec(s, node, chunk.len())
-            });
+            let prepared = session.prepare_aliased(
+                QueryKind::Selectin(chunk.len()),
+                node,
+                segment,
+                LabelStyle::Plain,
+                |s, builder| statement(s, builder, node, form, chunk.len()),
+            );
             let mut params = Vec::with_capacity(chunk.len());
             for (_, key) in chunk {
                 key.push_params(&mut params);
@@ -59,7 +60,12 @@ impl Loader for SelectinLoader {
             for (parent, key) in chunk {
                 let children = by_key.remove(key).unwrap_or_default();
                 if to_set.contains(parent) {
-                    session.set_related(*parent, rel_id, Related::Many(children));
+                    let related = if collection {
+                        Related::Many(children)
+                    } else {
+                        Related::One(children.first().copied())
+                    };
+                    session.set_related(*parent, rel_id, related);
                 }
             }
         }
@@ -72,45 +78,132 @@ impl Loader for SelectinLoader {
     }
 }
 
-/// `SELECT posts.user_id, posts.id, ... FROM posts WHERE posts.user_id IN (...)`
-/// or, through a link table,
-/// `SELECT post_tags.post_id, tags.id, ... FROM post_tags JOIN tags ON ... WHERE post_tags.post_id IN (...)`.
-/// A composite key selects every key column and asks with a tuple IN.
-fn collection_spec(session: &mut Session<'_>, node: NodeId, n: usize) -> SelectSpec {
+/// How the statement finds the targets (`SelectInLoader.omit_join`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Form {
+    /// A many-to-one by identity: the targets by their own key, from the
+    /// parents' distinct foreign keys.
+    ByTargetKey,
+    /// The targets (or the link rows) by the column that holds the
+    /// parent's key: `WHERE posts.user_id IN (...)`.
+    ByForeignKey,
+    /// The parents again, aliased, joined to the targets:
+    /// `FROM users AS users_1 JOIN posts ON ... WHERE users_1.id IN (...)`.
+    /// For a many-to-one not on the target's key, a one-to-many not from
+    /// the parent's key, and a many-to-many from a table to itself.
+    JoinedToParent,
+}
+
+impl Form {
+    fn of(model: &Model, rel_id: RelId) -> Form {
+        let rel = model.rel(rel_id);
+        let omit_join = match rel.direction {
+            Direction::ManyToOne => model.uses_get(rel),
+            Direction::ManyToMany => rel.parent != rel.target,
+            Direction::OneToMany => {
+                let mut columns = rel.join.parent_columns();
+                let mut pk = model.entity(rel.parent).pk.clone();
+                columns.sort_unstable();
+                pk.sort_unstable();
+                columns == pk
+            }
+        };
+        match (omit_join, rel.direction) {
+            (false, _) => Form::JoinedToParent,
+            (true, Direction::ManyToOne) => Form::ByTargetKey,
+            (true, _) => Form::ByForeignKey,
+        }
+    }
+}
+
+/// `SELECT posts.user_id, posts.id, ... FROM posts WHERE posts.user_id IN (...)`;
+/// through a link table
+/// `SELECT post_tags.post_id, tags.id, ... FROM post_tags JOIN tags ON ... WHERE post_tags.post_id IN (...)`;
+/// or joined to the parents, `SELECT users_1.id, posts.id, ... FROM users
+/// AS users_1 JOIN posts ON ... WHERE users_1.id IN (...)`. The key columns
+/// come first, in the parent's key order; a composite key asks with a
+/// tuple IN.
+fn statement(
+    session: &mut Session<'_>,
+    builder: &mut SelectBuilder,
+    node: NodeId,
+    form: Form,
+    n: usize,
+) -> SelectSpec {
     let model = session.model;
     let rel = model.rel(session.plan.node(node).rel.expect("relationship node"));
+    let parent = model.entity(rel.parent);
     let target = model.entity(rel.target);
     let table = target.table.as_str();
     let mut spec = SelectSpec::new(rel.target, node, LabelStyle::Plain, table);
-    // The key columns, in the order `parent_key` builds a parent's key.
-    let key_columns: Vec<(String, String)> = match &rel.join {
-        Join::Direct { .. } => model
-            .direct_pairs(rel)
+    let mut link_alias = None;
+    let key_columns: Vec<(String, String)> = match (form, &rel.join) {
+        (Form::JoinedToParent, join) => {
+            let alias = builder.alias(&parent.table);
+            let aliased = format!("{} AS {}", ident(&parent.table), ident(&alias));
+            spec.from = match join {
+                Join::Direct { .. } => format!(
+                    "{aliased} JOIN {} ON {}",
+                    ident(table),
+                    direct_condition(model, rel.id, &alias, table)
+                ),
+                Join::Secondary {
+                    table: link,
+                    parent: parent_pairs,
+                    target: target_pairs,
+                } => {
+                    let link_as = builder.alias(link);
+                    let from = format!(
+                        "{aliased} JOIN {} AS {} ON {} JOIN {} ON {}",
+                        ident(link),
+                        ident(&link_as),
+                        link_condition(&parent.columns, &alias, parent_pairs, &link_as),
+                        ident(table),
+                        link_condition(&target.columns, table, target_pairs, &link_as)
+                    );
+                    link_alias = Some(link_as);
+                    from
+                }
+            };
+            parent
+                .pk_columns()
+                .map(|c| (alias.clone(), c.to_string()))
+                .collect()
+        }
+        (_, Join::Direct { pairs }) => parent
+            .pk
             .iter()
+            .filter_map(|k| pairs.iter().find(|(p, _)| p == k))
             .map(|(_, t)| (table.to_string(), target.columns[*t].clone()))
             .collect(),
-        Join::Secondary {
-            table: link,
-            parent,
-            target: target_pairs,
-        } => {
+        (
+            _,
+            Join::Secondary {
+                table: link,
+                parent: parent_pairs,
+                target: target_pairs,
+            },
+        ) => {
             spec.from = format!(
                 "{} JOIN {} ON {}",
                 ident(link),
                 ident(table),
                 link_condition(&target.columns, table, target_pairs, link)
             );
+            link_alias = Some(link.clone());
             parent
+                .pk
                 .iter()
+                .filter_map(|k| parent_pairs.iter().find(|(p, _)| p == k))
                 .map(|(_, l)| (link.clone(), l.clone()))
                 .collect()
         }
     };
     let qualified_keys: Vec<String> = key_columns.iter().map(|(q, c)| qualified(q, c)).collect();
     spec.where_clause = Some(in_keys(session.conn.dialect(), &qualified_keys, n));
-    let link = match &rel.join {
-        Join::Secondary { table: link, .. } => Some((link.as_str(), link.as_str())),
-        Join::Direct { .. } => None,
+    let link = match (&rel.join, &link_alias) {
+        (Join::Secondary { table: link, .. }, Some(alias)) => Some((link.as_str(), alias.as_str())),
+        _ => None,
     };
     spec.order_by = Order::from_terms(&rel.order_by, table, table, link);
     spec.lead = key_columns;

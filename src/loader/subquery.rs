@@ -113,13 +113,17 @@ fn statement(
     let first = origin.hops.first().copied().unwrap_or(rel_id);
     let first_rel = model.rel(first);
 
-    // The re-stated parent statement: only the columns the join needs. A
-    // many-to-one's foreign key is not unique, so it is DISTINCT, and then
-    // its ORDER BY columns must be selected too.
+    // The re-stated parent statement: only the columns the join needs.
+    // SQLAlchemy makes it DISTINCT when the key columns do not cover the
+    // parent's primary key (a many-to-one's foreign key, a join on a
+    // unique non-key column); then its ORDER BY columns are selected too.
     let key_cols = parent_columns(model, first);
-    let many_to_one = first_rel.direction == Direction::ManyToOne;
+    let base_entity = model.entity(first_rel.parent);
+    let distinct = !base_entity
+        .pk_columns()
+        .all(|k| key_cols.iter().any(|c| c == k));
     let mut inner_cols = key_cols.clone();
-    if many_to_one && base.limit.is_some() {
+    if distinct && base.limit.is_some() {
         for o in &base.order_by {
             if !inner_cols.contains(&o.column) {
                 inner_cols.push(o.column.clone());
@@ -136,7 +140,7 @@ fn statement(
             )
         })
         .collect();
-    let distinct = if many_to_one { "DISTINCT " } else { "" };
+    let distinct = if distinct { "DISTINCT " } else { "" };
     // The base's own FROM: a lazy many-to-many load reads `posts, post_tags`.
     let mut inner = format!(
         "SELECT {distinct}{} FROM {}",

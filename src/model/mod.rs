@@ -136,6 +136,10 @@ pub struct Relationship {
     /// `uselist`: false for a one-to-one (an object or none) and for a
     /// many-to-one.
     pub uselist: bool,
+    /// The mapping's `innerjoin=True`: a `joined` load of it, by `lazy=`
+    /// or by a `joinedload()` option that does not say otherwise, is an
+    /// inner join.
+    pub innerjoin: bool,
     /// Position among the parent entity's relationships.
     pub slot: usize,
 }
@@ -209,6 +213,17 @@ impl Model {
             Join::Direct { .. } => self.direct_pairs(rel).iter().map(|(p, _)| *p).collect(),
             Join::Secondary { parent, .. } => parent.iter().map(|(p, _)| *p).collect(),
         }
+    }
+
+    /// Sets a relationship's `lazy=` as a mapping would, refused as
+    /// SQLAlchemy refuses the mapping (dynamic or write_only on a scalar).
+    pub fn set_lazy(&mut self, rel: RelId, lazy: Strategy) -> Result<(), String> {
+        if !self.rel(rel).is_collection() && matches!(lazy, Strategy::Dynamic | Strategy::WriteOnly)
+        {
+            return Err(crate::strategy::scalar_refusal(&self.rel_display(rel)));
+        }
+        self.relationships[rel.0].lazy = lazy;
+        Ok(())
     }
 
     /// `User.posts`: how SQLAlchemy names a relationship in messages.
@@ -331,7 +346,7 @@ impl Model {
                         if rel.lazy != Strategy::Select {
                             out.lazy = Some(text(rel.lazy.lazy_value()));
                         }
-                        if rel.lazy == Strategy::JoinedInner {
+                        if rel.innerjoin || rel.lazy == Strategy::JoinedInner {
                             out.innerjoin = Some(Located::bare(true));
                         }
                         if !rel.order_by.is_empty() {

@@ -371,7 +371,8 @@ impl Resolver<'_> {
                 ))
             })?,
         };
-        if spec.innerjoin.as_ref().is_some_and(|i| i.value) && lazy == Strategy::Joined {
+        let innerjoin = spec.innerjoin.as_ref().is_some_and(|i| i.value);
+        if innerjoin && lazy == Strategy::Joined {
             lazy = Strategy::JoinedInner;
         }
         let uselist = match &spec.uselist {
@@ -390,7 +391,7 @@ impl Resolver<'_> {
             return Err(self
                 .error(
                     spec.lazy.as_ref().and_then(|l| l.span.as_ref()),
-                    crate::loader::scalar_refusal(&display),
+                    crate::strategy::scalar_refusal(&display),
                 )
                 .with_help("dynamic and write_only are for collections; use select, joined or selectin for a single object"));
         }
@@ -420,6 +421,7 @@ impl Resolver<'_> {
             back_populates: spec.back_populates.as_ref().map(|b| b.value.clone()),
             chunksize,
             uselist,
+            innerjoin,
             slot: 0,
         })
     }
