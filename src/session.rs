@@ -374,6 +374,7 @@ impl<'a> Session<'a> {
             loader: self.model.rel_display(rel).into(),
             path: Some(n.path.as_str().into()),
             strategy: Some(strategy),
+            kind: loader::for_strategy(strategy).statement_kind(),
         };
         self.origins.insert((node, strategy), origin.clone());
         origin

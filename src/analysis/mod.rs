@@ -40,12 +40,6 @@ pub struct Analysis {
     pub repeats: Vec<Repeat>,
 }
 
-/// A statement that carries a list of keys (`IN (...)`) is a batch, not
-/// one statement per parent.
-fn is_batch(statement: &Statement) -> bool {
-    statement.sql.contains(" IN (")
-}
-
 pub fn analyze(log: &QueryLog) -> Analysis {
     analyze_statements(&log.statements)
 }
@@ -103,7 +97,7 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
         // One statement per parent: the same SQL for different parents.
         // The same SQL with the same parameters again (a dynamic query run
         // twice for one user) is a duplicate, not an N+1.
-        if s.origin.path.is_some() && !is_batch(s) {
+        if s.origin.kind.is_per_parent() {
             let parents = per_loader_sql[i].entry(&s.sql).or_default();
             let params = format!("{:?}", s.params);
             if !parents.contains(&params) {
@@ -151,7 +145,7 @@ pub fn thousands(n: u64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::db::{Origin, Statement};
+    use crate::db::{Origin, Statement, StatementKind};
     use rusqlite::types::Value;
 
     fn statement(seq: usize, loader: &str, sql: &str, param: i64) -> Statement {
@@ -161,6 +155,7 @@ mod tests {
                 loader: loader.into(),
                 path: Some("posts".into()),
                 strategy: Some(Strategy::Select),
+                kind: StatementKind::PerParent,
             },
             sql: sql.into(),
             params: vec![Value::Integer(param)],
@@ -199,10 +194,14 @@ mod tests {
     #[test]
     fn batches_are_not_an_n_plus_one() {
         let batch = "SELECT posts.user_id FROM posts WHERE posts.user_id IN (?, ?)";
-        let log = [
+        let mut log = [
             statement(1, "User.posts", batch, 1),
             statement(2, "User.posts", batch, 3),
         ];
+        for s in &mut log {
+            s.origin.kind = StatementKind::Batch;
+            s.origin.strategy = Some(Strategy::Selectin);
+        }
         assert!(!analyze_statements(&log).loaders[0].n_plus_one);
     }
 }

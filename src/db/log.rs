@@ -13,6 +13,31 @@ pub struct Origin {
     /// The navigation path from the root (`posts.comments`), `None` for the root.
     pub path: Option<Arc<str>>,
     pub strategy: Option<Strategy>,
+    /// What the statement is, as the loader that made it says.
+    pub kind: StatementKind,
+}
+
+/// What a statement is for, recorded where it is made, so that reading a
+/// log never has to guess from its SQL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum StatementKind {
+    /// The root query of the navigation.
+    Root,
+    /// One parent's relationship (a lazy load): many of them with the
+    /// same SQL are an N+1.
+    PerParent,
+    /// Many parents' relationship at once (selectin, subquery).
+    Batch,
+    /// A query the user runs on one parent's relationship (dynamic,
+    /// write_only): one per parent, like a lazy load.
+    UserQuery,
+}
+
+impl StatementKind {
+    /// Issued once per parent: the same SQL for many parents is an N+1.
+    pub fn is_per_parent(self) -> bool {
+        matches!(self, StatementKind::PerParent | StatementKind::UserQuery)
+    }
 }
 
 impl Origin {
@@ -21,6 +46,7 @@ impl Origin {
             loader: entity.into(),
             path: None,
             strategy: None,
+            kind: StatementKind::Root,
         }
     }
 }

@@ -7,7 +7,7 @@ pub mod schema;
 pub mod traced;
 pub mod value;
 
-pub use log::{Origin, QueryLog, Statement, Step};
+pub use log::{Origin, QueryLog, Statement, StatementKind, Step};
 pub use schema::{Column, ForeignKey, Schema, Table};
 pub use traced::TracedConnection;
 pub use value::Key;

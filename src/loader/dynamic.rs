@@ -20,6 +20,10 @@ use std::time::Duration;
 pub struct DynamicLoader;
 
 impl Loader for DynamicLoader {
+    fn statement_kind(&self) -> crate::db::StatementKind {
+        crate::db::StatementKind::UserQuery
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         let objects = query(session, parent, node, &DynamicQuery::default())?;
         Ok(Access::Loaded(Related::Many(objects)))

@@ -18,6 +18,7 @@ pub mod sql;
 pub mod subquery;
 pub mod write_only;
 
+use crate::db::StatementKind;
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, PostLoad, Session};
 pub use crate::strategy::Strategy;
@@ -32,6 +33,12 @@ pub trait Loader: Sync {
 
     /// The attribute at `node` of `parent` is touched and not loaded.
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access>;
+
+    /// What the statements this loader issues are: by default one per
+    /// parent.
+    fn statement_kind(&self) -> StatementKind {
+        StatementKind::PerParent
+    }
 }
 
 /// The registry: one line per strategy.

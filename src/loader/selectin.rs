@@ -22,6 +22,10 @@ use std::collections::{HashMap, HashSet};
 pub struct SelectinLoader;
 
 impl Loader for SelectinLoader {
+    fn statement_kind(&self) -> crate::db::StatementKind {
+        crate::db::StatementKind::Batch
+    }
+
     fn after_parents_loaded(&self, session: &mut Session<'_>, load: &PostLoad) -> Result<()> {
         let node = load.node;
         let segment = load.segment;

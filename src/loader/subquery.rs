@@ -27,6 +27,10 @@ pub struct SubqueryLoader;
 /// objects (`Session::execute` calls [`fetch`] and [`Fetched::assign`]);
 /// touched without having been loaded, the attribute loads lazily.
 impl Loader for SubqueryLoader {
+    fn statement_kind(&self) -> crate::db::StatementKind {
+        crate::db::StatementKind::Batch
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
     }

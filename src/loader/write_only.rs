@@ -16,6 +16,10 @@ pub struct WriteOnlyLoader;
 pub const ITERATION_ERROR: &str = "WriteOnly collections don't support iteration in-place";
 
 impl Loader for WriteOnlyLoader {
+    fn statement_kind(&self) -> crate::db::StatementKind {
+        crate::db::StatementKind::UserQuery
+    }
+
     fn access(&self, _session: &mut Session<'_>, _parent: ObjId, _node: NodeId) -> Result<Access> {
         Ok(Access::Refused(ITERATION_ERROR.to_string()))
     }

@@ -98,7 +98,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         };
         let mark = match repeats[i] {
             Repeat::Duplicate { count } => format!("  duplicate ×{count}"),
-            Repeat::Similar { count } if s.origin.path.is_some() && !s.sql.contains(" IN (") => {
+            Repeat::Similar { count } if s.origin.kind.is_per_parent() => {
                 format!("  ⚠ N+1 ×{count}")
             }
             Repeat::Similar { count } => format!("  similar ×{count}"),
