@@ -624,3 +624,55 @@ fn the_selected_statement_scrolls_with_shift_j_and_k() {
     key(&mut app, KeyCode::Char('k'));
     assert_eq!(app.detail_scroll, 0, "a new selection starts at the top");
 }
+
+/// The shapes schema of the SQLAlchemy oracle, in a temp dir.
+fn shapes(dir: &std::path::Path) -> Workspace {
+    let db = dir.join("shapes.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&std::fs::read_to_string("tests/fixtures/shapes/shapes.sql").unwrap())
+        .unwrap();
+    drop(conn);
+    let model = std::path::Path::new("tests/fixtures/shapes/shapes.toml");
+    workspace::open(Some(&db), Some(model), false).expect("the shapes schema opens")
+}
+
+#[test]
+fn a_one_to_one_is_an_object_and_composite_keys_are_tuples() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let ws = shapes(dir.path());
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    // Ada, her profile (a one-to-one), then her accounts (composite keys).
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("▾ profile  select"), "{text}");
+    assert!(
+        !text.contains("profile (1)"),
+        "a one-to-one has no count: {text}"
+    );
+    assert!(text.contains("▸ 10  first"), "{text}");
+    for _ in 0..4 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("▾ accounts (2)  select"), "{text}");
+    assert!(text.contains("▸ (1, 1)  T1-1"), "{text}");
+    assert!(text.contains("▸ (1, 2)  T1-2"), "{text}");
+    assert!(
+        text.contains("SELECT accounts.tenant_id, accounts.number, accounts.l"),
+        "{text}"
+    );
+    // Cyd has no profile: the one-to-one is none, not an empty list.
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("▾ 3  Cyd"), "{text}");
+    assert!(text.contains("▾ profile (none)  select"), "{text}");
+    assert_eq!(notes(&app), "none");
+}
