@@ -8,7 +8,7 @@ use crate::db::{Key, QueryLog, Step, TracedConnection};
 use crate::model::{EntityId, Model};
 use crate::plan::{LoadPlan, NodeId};
 use crate::session::{Access, ObjId, Related, RootQuery, Session};
-use crate::strategy::Strategy;
+use crate::strategy::{Attribute, Strategy};
 use anyhow::{Result, bail};
 use rusqlite::types::Value;
 use std::collections::HashSet;
@@ -151,7 +151,7 @@ fn run_walk(
     for (path, strategy) in &nav.strategies {
         let node = plan.find_path(model, path).expect("added above");
         let rel = model.rel(plan.node(node).rel.expect("relationship"));
-        if !rel.is_collection() && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
+        if !rel.is_collection() && strategy.attribute().needs_collection() {
             bail!(crate::strategy::scalar_refusal(&model.rel_display(rel.id)));
         }
     }
@@ -234,7 +234,7 @@ impl Walker<'_, '_> {
                 entity: entity.clone(),
                 pk: pk.clone(),
             });
-            let related = if strategy == Strategy::WriteOnly {
+            let related = if strategy.attribute() == Attribute::WriteOnly {
                 // What `trace` does for write-only: the explicit select().
                 Related::Many(self.session.select_write_only(object, rel)?)
             } else {

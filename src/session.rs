@@ -1001,7 +1001,7 @@ impl<'a> Session<'a> {
             .child_or_insert(self.model, self.object(parent).node, rel);
         // Dynamic and write-only attributes are queries, never cached.
         if let Some(related) = self.related(parent, rel)
-            && !matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly)
+            && !strategy.attribute().needs_collection()
         {
             return Ok(Access::Loaded(related.clone()));
         }

@@ -18,6 +18,26 @@ pub enum Strategy {
     WriteOnly,
 }
 
+/// What a relationship attribute is, by its strategy (SQLAlchemy's
+/// attribute implementation for it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Attribute {
+    /// The related objects themselves, loaded once (a list or an object).
+    Loaded,
+    /// A query run each time it is read (`dynamic`'s `AppenderQuery`).
+    Query,
+    /// A handle that is never iterated; its `select()` is run explicitly
+    /// (`write_only`'s `WriteOnlyCollection`).
+    WriteOnly,
+}
+
+impl Attribute {
+    /// Only a collection can be a query or a write-only handle.
+    pub fn needs_collection(self) -> bool {
+        self != Attribute::Loaded
+    }
+}
+
 impl Strategy {
     /// Every strategy, in the order pickers and `compare` show them.
     pub const ALL: [Strategy; 11] = [
@@ -47,6 +67,15 @@ impl Strategy {
             Strategy::NoLoad => "noload",
             Strategy::Dynamic => "dynamic",
             Strategy::WriteOnly => "write_only",
+        }
+    }
+
+    /// What the attribute holds under this strategy.
+    pub fn attribute(self) -> Attribute {
+        match self {
+            Strategy::Dynamic => Attribute::Query,
+            Strategy::WriteOnly => Attribute::WriteOnly,
+            _ => Attribute::Loaded,
         }
     }
 

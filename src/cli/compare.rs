@@ -41,7 +41,7 @@ pub fn compare(
     });
     let mut out = Vec::new();
     for strategy in Strategy::ALL {
-        if has_many_to_one && matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {
+        if has_many_to_one && strategy.attribute().needs_collection() {
             continue;
         }
         out.push((

@@ -218,8 +218,7 @@ impl Model {
     /// Sets a relationship's `lazy=` as a mapping would, refused as
     /// SQLAlchemy refuses the mapping (dynamic or write_only on a scalar).
     pub fn set_lazy(&mut self, rel: RelId, lazy: Strategy) -> Result<(), String> {
-        if !self.rel(rel).is_collection() && matches!(lazy, Strategy::Dynamic | Strategy::WriteOnly)
-        {
+        if !self.rel(rel).is_collection() && lazy.attribute().needs_collection() {
             return Err(crate::strategy::scalar_refusal(&self.rel_display(rel)));
         }
         self.relationships[rel.0].lazy = lazy;

@@ -387,7 +387,7 @@ impl Resolver<'_> {
             }
             Some(u) => u.value,
         };
-        if !uselist && matches!(lazy, Strategy::Dynamic | Strategy::WriteOnly) {
+        if !uselist && lazy.attribute().needs_collection() {
             return Err(self
                 .error(
                     spec.lazy.as_ref().and_then(|l| l.span.as_ref()),

@@ -12,7 +12,7 @@ use crate::loader::write_only::ITERATION_ERROR;
 use crate::model::{EntityId, Model, RelId};
 use crate::plan::LoadPlan;
 use crate::session::{Access, ObjId, RootQuery, Session};
-use crate::strategy::Strategy;
+use crate::strategy::{Attribute, Strategy};
 use anyhow::Result;
 use ratatui_textarea::TextArea;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -207,7 +207,7 @@ impl<'a> App<'a> {
         let objects = match self.outcomes.get(&path) {
             Some(RelOutcome::Refused(message)) => {
                 self.push_note(lines, depth, &path, message.clone(), NoteKind::Error);
-                if strategy == Strategy::WriteOnly {
+                if strategy.attribute() == Attribute::WriteOnly {
                     self.push_note(
                         lines,
                         depth,
@@ -223,7 +223,7 @@ impl<'a> App<'a> {
                 return;
             }
             Some(RelOutcome::Objects(objects)) => {
-                if strategy == Strategy::Dynamic {
+                if strategy.attribute() == Attribute::Query {
                     let q = self.dynamic_queries.get(&path).cloned().unwrap_or_default();
                     self.push_note(lines, depth, &path, describe_dynamic(&q), NoteKind::Info);
                 }
@@ -323,7 +323,7 @@ impl<'a> App<'a> {
                 let refused = matches!(self.outcomes.get(&path), Some(RelOutcome::Refused(_)));
                 if self.expanded.contains(&path)
                     && refused
-                    && self.session.strategy_for(parent, rel) == Strategy::WriteOnly
+                    && self.session.strategy_for(parent, rel).attribute() == Attribute::WriteOnly
                 {
                     // Iteration was refused: Enter runs the explicit select().
                     self.select_write_only(parent, rel, path)?;
@@ -341,7 +341,7 @@ impl<'a> App<'a> {
                 // Enter on a write-only note runs the explicit select().
                 if kind == NoteKind::Info
                     && let Some((parent, rel, rel_path)) = self.current_relationship()
-                    && self.session.strategy_for(parent, rel) == Strategy::WriteOnly
+                    && self.session.strategy_for(parent, rel).attribute() == Attribute::WriteOnly
                     && rel_path == path
                 {
                     self.select_write_only(parent, rel, path)?;
@@ -397,8 +397,8 @@ impl<'a> App<'a> {
     /// Touches `parent.rel` and records what the tree must show.
     fn touch(&mut self, parent: ObjId, rel: RelId, path: &TreePath) -> Result<()> {
         let strategy = self.session.strategy_for(parent, rel);
-        let outcome = match strategy {
-            Strategy::Dynamic => {
+        let outcome = match strategy.attribute() {
+            Attribute::Query => {
                 let q = self.dynamic_queries.get(path).cloned().unwrap_or_default();
                 let node = self.session.plan.child_or_insert(
                     self.model(),
@@ -410,11 +410,11 @@ impl<'a> App<'a> {
                     Err(e) => Some(RelOutcome::Failed(sqlite_message(&e))),
                 }
             }
-            Strategy::WriteOnly if self.selected.contains(path) => Some(RelOutcome::Objects(
+            Attribute::WriteOnly if self.selected.contains(path) => Some(RelOutcome::Objects(
                 self.session.select_write_only(parent, rel)?,
             )),
-            Strategy::WriteOnly => Some(RelOutcome::Refused(ITERATION_ERROR.to_string())),
-            _ => match self.session.access(parent, rel)? {
+            Attribute::WriteOnly => Some(RelOutcome::Refused(ITERATION_ERROR.to_string())),
+            Attribute::Loaded => match self.session.access(parent, rel)? {
                 Access::Loaded(_) => None,
                 Access::Refused(message) => Some(RelOutcome::Refused(message)),
             },

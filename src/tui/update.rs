@@ -6,7 +6,7 @@ use super::action::Action;
 use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
 use super::keymap::{Context, Focus, action_for};
 use crate::model::Direction;
-use crate::strategy::Strategy;
+use crate::strategy::{Attribute, Strategy};
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::TextArea;
 
@@ -190,7 +190,7 @@ fn open_picker(app: &mut App) {
     let many_to_one = app.model().rel(rel).direction == Direction::ManyToOne;
     let choices: Vec<Strategy> = Strategy::ALL
         .into_iter()
-        .filter(|s| !(many_to_one && matches!(s, Strategy::Dynamic | Strategy::WriteOnly)))
+        .filter(|s| !(many_to_one && s.attribute().needs_collection()))
         .collect();
     let current = app.session.strategy_for(parent, rel);
     let current = app.overrides.get(&rel).copied().unwrap_or(current);
@@ -210,7 +210,7 @@ fn open_editor(app: &mut App) {
         );
         return;
     };
-    if app.session.strategy_for(parent, rel) != Strategy::Dynamic {
+    if app.session.strategy_for(parent, rel).attribute() != Attribute::Query {
         app.set_status(
             format!(
                 "{} is not dynamic: only a dynamic relationship is a query you can filter (s: choose dynamic)",

@@ -3,7 +3,6 @@
 use super::fit;
 use crate::analysis::thousands;
 use crate::db::value::value_to_text;
-use crate::strategy::Strategy;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
 use crate::tui::tree::{NoteKind, TreeLine};
@@ -105,7 +104,7 @@ fn render_line(app: &App, line: &TreeLine, width: usize) -> Line<'static> {
                 .copied()
                 .unwrap_or_else(|| app.session.strategy_for(*parent, *rel));
             let count = match app.session.related(*parent, *rel) {
-                Some(related) if !matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) => {
+                Some(related) if !strategy.attribute().needs_collection() => {
                     let n = related.objects().len();
                     if r.is_collection() {
                         format!(" ({n})")
