@@ -257,6 +257,21 @@ fn text_blob_and_composite_keys_work() {
         ),
         "{text}"
     );
+    // The key and the mapped columns given by the model (its `columns`
+    // order is the SELECT order).
+    fs::write(
+        &model,
+        "[entities.Pair]\ntable = \"pairs\"\nprimary_key = [\"b\", \"a\"]\ncolumns = [\"label\", \"a\", \"b\"]\n",
+    )
+    .unwrap();
+    let out = loadscope(&["trace", "--db", s(&db), "--model", s(&model)]);
+    let text = assert_ok(&out, "trace pairs with columns");
+    assert!(
+        text.contains(
+            "SELECT pairs.label, pairs.a, pairs.b FROM pairs ORDER BY pairs.b, pairs.a\n"
+        ),
+        "{text}"
+    );
     // Names that need quoting load, quoted exactly where SQLAlchemy's
     // SQLite dialect quotes (`"order"`, `"my items"."the name"`, not `user_id`).
     fs::write(&model, "[entities.Order]\ntable = \"order\"\n").unwrap();
