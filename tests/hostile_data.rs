@@ -156,7 +156,7 @@ fn trace_and_model_on_hostile_data() {
             "--db",
             s(&db),
             "--expand",
-            "manager,manager.manager,manager.manager.manager,users_by_manager,users_by_manager.users_by_manager,blobs,big,codes,codes.code_uses,keyed_by_blob",
+            "manager,manager.manager,manager.manager.manager,users_by_manager,users_by_manager.users_by_manager,blobs,bigs,codes,codes.code_uses,keyed_by_blobs",
             "--strategy",
             strategy.name(),
         ]);
@@ -305,7 +305,7 @@ fn text_blob_and_composite_keys_work() {
         "--root",
         "User",
         "--expand",
-        "order",
+        "orders",
         "--strategy",
         "selectin",
         "--limit",

@@ -386,3 +386,25 @@ fn model_prints_toml_that_round_trips() {
     let original = Model::load_file(Path::new(BLOG), &schema, false).unwrap();
     assert_same_model(&original, &back);
 }
+
+#[test]
+fn singular_table_names_give_plural_collections() {
+    // Flask-SQLAlchemy names tables in the singular (`post`, `order_line`).
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("app.db");
+    let conn = Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE user (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE post (id INTEGER PRIMARY KEY, title TEXT, user_id INTEGER REFERENCES user(id));
+         CREATE TABLE status (id INTEGER PRIMARY KEY, label TEXT, post_id INTEGER REFERENCES post(id));
+         CREATE TABLE person (id INTEGER PRIMARY KEY, name TEXT, user_id INTEGER REFERENCES user(id));",
+    )
+    .unwrap();
+    drop(conn);
+    let model = inferred(&db);
+    has(&model, "User", "posts", "Post", "one_to_many");
+    has(&model, "Post", "user", "User", "many_to_one");
+    has(&model, "Post", "statuses", "Status", "one_to_many");
+    has(&model, "User", "people", "Person", "one_to_many");
+    round_trip(&db);
+}

@@ -676,3 +676,26 @@ fn a_one_to_one_is_an_object_and_composite_keys_are_tuples() {
     assert!(text.contains("▾ profile (none)  select"), "{text}");
     assert_eq!(notes(&app), "none");
 }
+
+#[test]
+fn list_headers_are_proper_plurals() {
+    let dir = tempfile::TempDir::new().unwrap();
+    for (table, header) in [
+        ("notifications", "Notifications 1-2 of 2"),
+        ("category", "Categories 1-2 of 2"),
+        ("boxes", "Boxes 1-2 of 2"),
+    ] {
+        let db = dir.path().join(format!("{table}.db"));
+        let conn = rusqlite::Connection::open(&db).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE TABLE {table} (id INTEGER PRIMARY KEY, name TEXT);
+             INSERT INTO {table} VALUES (1, 'a'), (2, 'b');"
+        ))
+        .unwrap();
+        drop(conn);
+        let ws = workspace::open(Some(&db), None, false).unwrap();
+        let app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
+        let text = screen(&app);
+        assert!(text.contains(header), "{table}: {text}");
+    }
+}

@@ -6,6 +6,7 @@
 //! columns).
 
 use super::diagnostic::{Diagnostic, Located, SourceFile};
+use super::inflect::{plural, singular};
 use super::spec::{EntitySpec, ModelSpec, ParsedModel, RelationshipSpec};
 use crate::db::{ForeignKey, Schema, Table};
 use std::collections::HashSet;
@@ -116,9 +117,9 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
                     .count()
                     > 1
             {
-                format!("{}_by_{}", child.name.to_lowercase(), one_name)
+                format!("{}_by_{}", plural(&child.name.to_lowercase()), one_name)
             } else {
-                child.name.to_lowercase()
+                plural(&child.name.to_lowercase())
             };
             let many_name = unique(parent_index, many_wanted);
             let foreign_key: Vec<String> = fk
@@ -169,8 +170,8 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
             )
         } else {
             (
-                entity_tables[ib].name.to_lowercase(),
-                entity_tables[ia].name.to_lowercase(),
+                plural(&entity_tables[ib].name.to_lowercase()),
+                plural(&entity_tables[ia].name.to_lowercase()),
             )
         };
         let a_name = unique(ia, a_wanted);
@@ -282,26 +283,4 @@ pub fn entity_name(table: &str) -> String {
             }
         })
         .collect()
-}
-
-fn singular(word: &str) -> String {
-    // Suffixes are compared by bytes (ASCII, case-insensitive), so slicing
-    // stays on character boundaries whatever the rest of the name holds.
-    let ends_with = |suffix: &str| {
-        word.len() >= suffix.len()
-            && word.is_char_boundary(word.len() - suffix.len())
-            && word[word.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-    };
-    if ends_with("ies") && word.len() > 3 {
-        return format!("{}y", &word[..word.len() - 3]);
-    }
-    for suffix in ["sses", "xes", "ches", "shes", "zes"] {
-        if ends_with(suffix) {
-            return word[..word.len() - 2].to_string();
-        }
-    }
-    if ends_with("s") && !ends_with("ss") && !ends_with("us") && word.len() > 1 {
-        return word[..word.len() - 1].to_string();
-    }
-    word.to_string()
 }

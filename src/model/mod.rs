@@ -7,6 +7,7 @@
 
 pub mod diagnostic;
 pub mod infer;
+pub mod inflect;
 pub mod python;
 pub mod resolve;
 pub mod spec;

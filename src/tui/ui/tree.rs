@@ -24,7 +24,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let plural = if app.total == 1 {
         entity.clone()
     } else {
-        format!("{entity}s")
+        crate::model::inflect::plural(entity)
     };
     let header = if app.total == 0 {
         format!("no {plural}")
