@@ -573,3 +573,59 @@ fn comments_are_read_past_and_strings_keep_their_hashes() {
     let span = posts.target.span.clone().unwrap();
     assert_eq!(&text[span.start - 1..span.end + 1], "\"User\"");
 }
+
+// ----- Flask-SQLAlchemy -----
+
+#[test]
+fn flask_table_names_are_derived_as_flask_sqlalchemy_derives_them() {
+    // Flask-SQLAlchemy 3.1's camel_to_snake_case on the same names.
+    for (class, table) in [
+        ("OrderLine", "order_line"),
+        ("User", "user"),
+        ("HTTPRequest", "http_request"),
+        ("APIKey", "api_key"),
+        ("User2FA", "user2_fa"),
+        ("OAuth2Token", "o_auth2_token"),
+        ("ABC", "abc"),
+        ("Item3D", "item3_d"),
+        ("userProfile", "user_profile"),
+        ("IPv4Address", "i_pv4_address"),
+        ("Tag_Item", "tag__item"),
+    ] {
+        assert_eq!(python::flask_table_name(class), table, "{class}");
+    }
+}
+
+#[test]
+fn flask_models_map_without_tablename_and_subclasses_are_reported() {
+    let text = "from flask_sqlalchemy import SQLAlchemy\n\
+        db = SQLAlchemy()\n\
+        class Base(db.Model):\n    __abstract__ = True\n    created = db.Column(db.String)\n\
+        class OrderLine(Base):\n    id = db.Column(db.Integer, primary_key=True)\n\
+        class Employee(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n    type = db.Column(db.String)\n\
+        class Manager(Employee):\n    bonus = db.Column(db.Integer)\n\
+        class Helper:\n    pass\n";
+    let parsed = parse_ok("models.py", text);
+    let tables: Vec<(&str, &str)> = parsed
+        .spec
+        .entities
+        .iter()
+        .map(|e| {
+            (
+                e.name.value.as_str(),
+                e.table.as_ref().unwrap().value.as_str(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        tables,
+        [("OrderLine", "order_line"), ("Employee", "employee")]
+    );
+    let warnings: Vec<String> = parsed.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "class Manager inherits from the mapped class Employee: it is left out, as mapper inheritance is not supported yet"
+        ) && w.contains("models.py:11:7")),
+        "{warnings:?}"
+    );
+}

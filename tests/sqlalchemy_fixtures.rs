@@ -3,7 +3,9 @@
 //! by scripts/sqlalchemy_oracle.py (on the sample), every one in
 //! tests/fixtures/sqlalchemy_shapes by scripts/shapes_oracle.py (on the
 //! shapes schema: quoted names, composite keys, one-to-one, non-key
-//! joins, the followers pattern); the same navigation through loadscope
+//! joins, the followers pattern), every one in
+//! tests/fixtures/sqlalchemy_flask by scripts/flask_oracle.py (a
+//! Flask-SQLAlchemy application's models.py); the same navigation through loadscope
 //! must send the same statements (modulo whitespace) with the same
 //! parameters, build the same object graph and raise the same errors.
 
@@ -44,6 +46,18 @@ const SHAPES: Subject = Subject {
     },
     model: "tests/fixtures/shapes/shapes.toml",
     at_least: 409,
+};
+
+const FLASK: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_flask",
+    open: || {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&std::fs::read_to_string("tests/fixtures/flask/app.sql").unwrap())
+            .unwrap();
+        conn
+    },
+    model: "tests/fixtures/flask/models.py",
+    at_least: 38,
 };
 
 fn check(subject: &Subject, path: &Path) -> Result<(), String> {
@@ -193,6 +207,12 @@ fn every_fixture_matches_sqlalchemy() {
 #[test]
 fn every_shapes_fixture_matches_sqlalchemy() {
     check_all(&SHAPES);
+}
+
+/// A Flask-SQLAlchemy application's own models.py, read as written.
+#[test]
+fn every_flask_fixture_matches_sqlalchemy() {
+    check_all(&FLASK);
 }
 
 fn check_all(subject: &Subject) {

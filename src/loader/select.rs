@@ -78,15 +78,24 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
             table: link,
             parent,
             target: targets,
+            link_first,
         } => {
             spec.from = format!("{}, {}", ident(&table), ident(link));
+            // Each term in the order its condition was written.
+            let term = |a: String, b: String, swap: bool| {
+                if swap {
+                    format!("{b} = {a}")
+                } else {
+                    format!("{a} = {b}")
+                }
+            };
             let terms = parent
                 .iter()
-                .map(|(_, l)| format!("? = {}", qualified(link, l)))
+                .map(|(_, l)| term("?".to_string(), qualified(link, l), link_first[0]))
                 .chain(
                     targets
                         .iter()
-                        .map(|(t, l)| format!("{} = {}", column(*t), qualified(link, l))),
+                        .map(|(t, l)| term(column(*t), qualified(link, l), link_first[1])),
                 );
             (terms.collect::<Vec<_>>().join(" AND "), Some(link.clone()))
         }

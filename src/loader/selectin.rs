@@ -155,15 +155,28 @@ fn statement(
                     table: link,
                     parent: parent_pairs,
                     target: target_pairs,
+                    link_first,
                 } => {
                     let link_as = builder.alias(link);
                     let from = format!(
                         "{aliased} JOIN {} AS {} ON {} JOIN {} ON {}",
                         ident(link),
                         ident(&link_as),
-                        link_condition(&parent.columns, &alias, parent_pairs, &link_as),
+                        link_condition(
+                            &parent.columns,
+                            &alias,
+                            parent_pairs,
+                            &link_as,
+                            link_first[0]
+                        ),
                         ident(table),
-                        link_condition(&target.columns, table, target_pairs, &link_as)
+                        link_condition(
+                            &target.columns,
+                            table,
+                            target_pairs,
+                            &link_as,
+                            link_first[1]
+                        )
                     );
                     link_alias = Some(link_as);
                     from
@@ -186,13 +199,14 @@ fn statement(
                 table: link,
                 parent: parent_pairs,
                 target: target_pairs,
+                link_first,
             },
         ) => {
             spec.from = format!(
                 "{} JOIN {} ON {}",
                 ident(link),
                 ident(table),
-                link_condition(&target.columns, table, target_pairs, link)
+                link_condition(&target.columns, table, target_pairs, link, link_first[1])
             );
             link_alias = Some(link.clone());
             parent

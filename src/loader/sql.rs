@@ -426,21 +426,24 @@ pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -
 }
 
 /// `entity.col = link.col AND ...` over a link table's pairs (`entity` is
-/// the qualifier of the entity's side).
+/// the qualifier of the entity's side), or `link.col = entity.col` where
+/// the model's condition was written that way.
 pub fn link_condition(
     columns: &[String],
     entity: &str,
     pairs: &[(usize, String)],
     link: &str,
+    link_first: bool,
 ) -> String {
     let terms: Vec<String> = pairs
         .iter()
         .map(|(c, l)| {
-            format!(
-                "{} = {}",
-                qualified(entity, &columns[*c]),
-                qualified(link, l)
-            )
+            let (entity, link) = (qualified(entity, &columns[*c]), qualified(link, l));
+            if link_first {
+                format!("{link} = {entity}")
+            } else {
+                format!("{entity} = {link}")
+            }
         })
         .collect();
     terms.join(" AND ")
@@ -520,13 +523,26 @@ fn render_join(
             Join::Secondary {
                 parent: parent_pairs,
                 target: target_pairs,
+                link_first,
                 ..
             },
             Some((link_table, link_alias)),
         ) => {
             let parent_columns = &model.entity(rel.parent).columns;
-            let parent_on = link_condition(parent_columns, parent, parent_pairs, &link_alias);
-            let target_on = link_condition(&target.columns, &alias, target_pairs, &link_alias);
+            let parent_on = link_condition(
+                parent_columns,
+                parent,
+                parent_pairs,
+                &link_alias,
+                link_first[0],
+            );
+            let target_on = link_condition(
+                &target.columns,
+                &alias,
+                target_pairs,
+                &link_alias,
+                link_first[1],
+            );
             let link_expr = format!("{} AS {}", ident(&link_table), ident(&link_alias));
             if node.inner {
                 format!(" JOIN {link_expr} ON {parent_on} JOIN {target_expr} ON {target_on}")

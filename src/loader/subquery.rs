@@ -225,16 +225,20 @@ fn statement(
                 table: link,
                 parent: parent_pairs,
                 target: target_pairs,
+                link_first,
             } => {
                 let link_alias = builder.alias(link);
                 let parent_on: Vec<String> = parent_pairs
                     .iter()
                     .map(|(p, l)| {
-                        format!(
-                            "{} = {}",
-                            qualified(&previous, &parent_name(i, &parent.columns[*p])),
-                            qualified(&link_alias, l)
-                        )
+                        let parent_side =
+                            qualified(&previous, &parent_name(i, &parent.columns[*p]));
+                        let link_side = qualified(&link_alias, l);
+                        if link_first[0] {
+                            format!("{link_side} = {parent_side}")
+                        } else {
+                            format!("{parent_side} = {link_side}")
+                        }
                     })
                     .collect();
                 from.push_str(&format!(
@@ -242,7 +246,13 @@ fn statement(
                     ident(link),
                     ident(&link_alias),
                     parent_on.join(" AND "),
-                    link_condition(&target.columns, &alias, target_pairs, &link_alias)
+                    link_condition(
+                        &target.columns,
+                        &alias,
+                        target_pairs,
+                        &link_alias,
+                        link_first[1]
+                    )
                 ));
             }
         }

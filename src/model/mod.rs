@@ -92,6 +92,11 @@ pub enum Join {
         table: String,
         parent: Vec<(usize, String)>,
         target: Vec<(usize, String)>,
+        /// Per side (parent, target): the condition was written link
+        /// column first (`followers.c.follower_id == User.id`). SQLAlchemy
+        /// keeps a written condition's order in the SQL it renders; its
+        /// own conditions put the entity's column first.
+        link_first: [bool; 2],
     },
 }
 
@@ -320,26 +325,32 @@ impl Model {
                                 table,
                                 parent,
                                 target: target_pairs,
+                                link_first,
                             } => {
                                 out.secondary = Some(text(table));
                                 // Through a link from a table to itself,
                                 // which link column is which side is
                                 // only known from the conditions.
-                                if rel.parent == rel.target {
-                                    let condition = |pairs: &[(usize, String)]| {
+                                if rel.parent == rel.target || link_first.contains(&true) {
+                                    let condition = |pairs: &[(usize, String)], link_first| {
                                         let terms: Vec<String> = pairs
                                             .iter()
                                             .map(|(c, l)| {
-                                                format!(
-                                                    "{}.{} = {table}.{l}",
-                                                    e.table, e.columns[*c]
-                                                )
+                                                let entity =
+                                                    format!("{}.{}", e.table, e.columns[*c]);
+                                                let link = format!("{table}.{l}");
+                                                if link_first {
+                                                    format!("{link} = {entity}")
+                                                } else {
+                                                    format!("{entity} = {link}")
+                                                }
                                             })
                                             .collect();
                                         text(&terms.join(" AND "))
                                     };
-                                    out.primaryjoin = Some(condition(parent));
-                                    out.secondaryjoin = Some(condition(target_pairs));
+                                    out.primaryjoin = Some(condition(parent, link_first[0]));
+                                    out.secondaryjoin =
+                                        Some(condition(target_pairs, link_first[1]));
                                 }
                             }
                         }

@@ -115,6 +115,7 @@ pub fn parse(source: SourceFile, lenient: bool) -> Result<ParsedModel, Diagnosti
             warnings: Vec::new(),
             tables: Vec::new(),
             classes: Vec::new(),
+            flask_classes: Vec::new(),
         };
         let spec = reader.read(module)?;
         (spec, reader.warnings)
@@ -349,6 +350,27 @@ fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Opti
         [one] => f(one),
         _ => f(statement),
     }
+}
+
+/// Flask-SQLAlchemy 3.1's `camel_to_snake_case`: `OrderLine` ->
+/// `order_line`, `HTTPRequest` -> `http_request`, `User2FA` -> `user2_fa`.
+/// An underscore goes before a capital that follows a lower-case letter or
+/// a digit, and before one (not the first) that a lower-case letter follows.
+pub fn flask_table_name(name: &str) -> String {
+    let chars: Vec<char> = name.chars().collect();
+    let mut out = String::with_capacity(name.len() + 4);
+    for (i, &c) in chars.iter().enumerate() {
+        if c.is_ascii_uppercase() && i > 0 {
+            let previous = chars[i - 1];
+            let after_lower = previous.is_ascii_lowercase() || previous.is_ascii_digit();
+            let before_lower = chars.get(i + 1).is_some_and(|n| n.is_ascii_lowercase());
+            if after_lower || before_lower {
+                out.push('_');
+            }
+        }
+        out.push(c);
+    }
+    out.to_lowercase().trim_start_matches('_').to_string()
 }
 
 /// How deep a syntax tree may nest before the reader (which recurses)
@@ -616,6 +638,10 @@ struct Reader<'s> {
     warnings: Vec<Diagnostic>,
     tables: Vec<TableDef>,
     classes: Vec<ClassDef>,
+    /// Classes that derive from Flask-SQLAlchemy's `db.Model` (mapped or
+    /// `__abstract__`): their subclasses get table names derived as
+    /// Flask-SQLAlchemy derives them.
+    flask_classes: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -801,6 +827,26 @@ impl Reader<'_> {
                 .find(|a| a.field("left").is_some_and(|l| l.source() == wanted))
                 .and_then(|a| a.field("right"))
         };
+        // A subclass of a mapped class is mapper inheritance (single-table
+        // without a table or a key of its own, joined-table with them).
+        let bases: Vec<String> = class
+            .field("superclasses")
+            .map(|list| list.named_children())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.dotted().and_then(|d| d.last().map(|l| l.to_string())))
+            .collect();
+        if let Some(base) = bases.iter().find(|b| self.class_index(b).is_some()) {
+            self.warn(
+                name.span(),
+                format!(
+                    "class {} inherits from the mapped class {base}: it is left out, as mapper inheritance is not supported yet",
+                    name.source()
+                ),
+                "its rows are loaded as the base class's objects",
+            );
+            return;
+        }
         let (table, columns) = if let Some(value) = dunder("__tablename__") {
             match value.string() {
                 Some(table) => (table, Vec::new()),
@@ -828,6 +874,8 @@ impl Reader<'_> {
                     return;
                 }
             }
+        } else if let Some(table) = self.flask_table(class, name, &assignments) {
+            (table, Vec::new())
         } else {
             let has_relationship = assignments.iter().any(|a| {
                 a.field("right")
@@ -871,6 +919,53 @@ impl Reader<'_> {
                 value: assignment.field("right"),
             });
         }
+    }
+
+    /// The table Flask-SQLAlchemy 3.1 gives a class that names none: a
+    /// subclass of `db.Model` (directly or through classes of its own)
+    /// that declares a primary key maps `camel_to_snake_case(name)`; one
+    /// that declares none (or `__abstract__`) maps nothing.
+    fn flask_table(
+        &mut self,
+        class: Expr<'_>,
+        name: Expr<'_>,
+        assignments: &[Expr<'_>],
+    ) -> Option<Text> {
+        let bases: Vec<Vec<&str>> = class
+            .field("superclasses")
+            .map(|list| list.named_children())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.dotted())
+            .collect();
+        let flask = bases.iter().any(|b| {
+            matches!(b[..], [_, "Model"])
+                || matches!(b[..], [one] if self.flask_classes.iter().any(|c| c == one))
+        });
+        if !flask {
+            return None;
+        }
+        self.flask_classes.push(name.source().to_string());
+        let abstract_ = assignments.iter().any(|a| {
+            a.field("left")
+                .is_some_and(|l| l.source() == "__abstract__")
+                && a.field("right").is_some_and(|r| r.kind() == "true")
+        });
+        let declares_key = assignments.iter().any(|a| {
+            a.field("right").is_some_and(|r| {
+                let call = r.unwrapped();
+                matches!(call.call_name(), Some("Column" | "mapped_column"))
+                    && call
+                        .call_args()
+                        .keywords
+                        .iter()
+                        .any(|k| k.name.source() == "primary_key" && k.value.kind() == "true")
+            })
+        });
+        (!abstract_ && declares_key).then(|| Located {
+            value: flask_table_name(name.source()),
+            span: Some(name.span()),
+        })
     }
 
     /// `__table__ = Table(...)` or `__table__ = some_table`.
@@ -1013,16 +1108,19 @@ impl Reader<'_> {
 
         let foreign_key =
             self.foreign_key(class, target_class, &options, secondary.is_some(), &display);
-        let direction = self_referential.then(|| match options.remote_side {
-            Some(expr) => Located::new(
-                self.remote_side_direction(class, expr).to_string(),
-                expr.span(),
-            ),
-            None => Located {
-                value: "one_to_many".to_string(),
-                span: name.span.clone(),
-            },
-        });
+        // Through a link table the direction is many-to-many; its join
+        // conditions say which link column is which side.
+        let direction =
+            (self_referential && secondary.is_none()).then(|| match options.remote_side {
+                Some(expr) => Located::new(
+                    self.remote_side_direction(class, expr).to_string(),
+                    expr.span(),
+                ),
+                None => Located {
+                    value: "one_to_many".to_string(),
+                    span: name.span.clone(),
+                },
+            });
 
         let lazy = options.lazy.or_else(|| match func {
             "dynamic_loader" => call
@@ -1043,6 +1141,17 @@ impl Reader<'_> {
         spec.back_populates = options.back_populates;
         spec.innerjoin = options.innerjoin;
         spec.direction = direction;
+        if spec.secondary.is_some() {
+            for &(keyword, expr) in &options.joins {
+                let condition = self
+                    .condition_text(class, expr)
+                    .map(|text| Located::new(text, expr.span()));
+                match keyword {
+                    "primaryjoin" => spec.primaryjoin = condition,
+                    _ => spec.secondaryjoin = condition,
+                }
+            }
+        }
 
         if let Some(expr) = options.backref.filter(|b| b.kind() != "none")
             && let Some(reverse) = self.read_backref(expr, &spec, class, target_class, &display)?
@@ -1152,6 +1261,9 @@ impl Reader<'_> {
         let mut reverse = RelationshipSpec::new(name.clone(), parent);
         reverse.foreign_key = forward.foreign_key.clone();
         reverse.secondary = forward.secondary.clone();
+        // The way back through a link table swaps its two sides.
+        reverse.primaryjoin = forward.secondaryjoin.clone();
+        reverse.secondaryjoin = forward.primaryjoin.clone();
         reverse.back_populates = Some(forward.name.clone());
         reverse.lazy = options.lazy;
         reverse.innerjoin = options.innerjoin;
@@ -1454,6 +1566,36 @@ impl Reader<'_> {
 
     /// The foreign key of a `primaryjoin` that is one equality such as
     /// `User.id == Post.user_id`, as `table.column`.
+    /// A join condition of equalities between columns (`followers.c.follower_id
+    /// == id`, `and_(a == b, c == d)`, `"User.id == followers.c.x"`) as the
+    /// model writes it: `user.id = followers.follower_id AND ...`.
+    fn condition_text(&self, class: usize, expr: Expr<'_>) -> Option<String> {
+        let expr = expr.unwrapped();
+        if expr.kind() == "string" {
+            return in_string(expr, |e| self.condition_text(class, e));
+        }
+        if expr.call_name() == Some("and_") {
+            let terms: Option<Vec<String>> = expr
+                .call_args()
+                .positional
+                .into_iter()
+                .map(|t| self.condition_text(class, t))
+                .collect();
+            return Some(terms?.join(" AND "));
+        }
+        if expr.kind() != "comparison_operator" || expr.field("operators")?.source() != "==" {
+            return None;
+        }
+        let [left, right] = expr.named_children()[..] else {
+            return None;
+        };
+        Some(format!(
+            "{} = {}",
+            self.column_ref(class, left)?.qualified(),
+            self.column_ref(class, right)?.qualified()
+        ))
+    }
+
     fn join_columns(&self, class: usize, expr: Expr<'_>) -> Option<String> {
         let expr = expr.unwrapped();
         if expr.kind() == "string" {

@@ -732,12 +732,14 @@ impl Resolver<'_> {
                     table: &Table,
                     entity: &Entity,
                     exclude: Option<&ForeignKey>|
-         -> Result<(LinkPairs, Option<&ForeignKey>), Diagnostic> {
+         -> Result<(LinkPairs, Option<&ForeignKey>, bool), Diagnostic> {
             let role = format!("{role} of {display}");
             if let Some(condition) = condition {
                 let mut pairs = Vec::new();
+                let mut link_first = false;
                 for [l, r] in self.condition(condition, &role)? {
                     let (entity_side, link_side) = if l.0.eq_ignore_ascii_case(&link.name) {
+                        link_first = true;
                         (r, l)
                     } else if r.0.eq_ignore_ascii_case(&link.name) {
                         (l, r)
@@ -767,7 +769,7 @@ impl Resolver<'_> {
                         self.mapped_column(entity, &entity_side.1, condition.span.as_ref(), &role)?;
                     pairs.push((col, link.columns[link_col].name.clone()));
                 }
-                return Ok((pairs, None));
+                return Ok((pairs, None, link_first));
             }
             let fks: Vec<&ForeignKey> = link
                 .foreign_keys
@@ -826,40 +828,41 @@ impl Resolver<'_> {
                     from.clone(),
                 ));
             }
-            Ok((pairs, Some(*fk)))
+            Ok((pairs, Some(*fk), false))
         };
         let self_referential = parent_table.name == target_table.name;
         // A self-referential link with one side written: the other side
         // is the link's other foreign key.
-        let (parent_pairs, parent_fk) = match (&spec.primaryjoin, &spec.secondaryjoin) {
-            (None, Some(_)) if self_referential => {
-                let (target_pairs, _) = side(
-                    spec.secondaryjoin.as_ref(),
-                    "secondaryjoin",
-                    target_table,
-                    target,
-                    None,
-                )?;
-                let used: Vec<&str> = target_pairs.iter().map(|(_, l)| l.as_str()).collect();
-                let other = link.foreign_keys.iter().find(|k| !k.has_columns(&used));
-                side(
-                    None,
+        let (parent_pairs, parent_fk, parent_link_first) =
+            match (&spec.primaryjoin, &spec.secondaryjoin) {
+                (None, Some(_)) if self_referential => {
+                    let (target_pairs, _, _) = side(
+                        spec.secondaryjoin.as_ref(),
+                        "secondaryjoin",
+                        target_table,
+                        target,
+                        None,
+                    )?;
+                    let used: Vec<&str> = target_pairs.iter().map(|(_, l)| l.as_str()).collect();
+                    let other = link.foreign_keys.iter().find(|k| !k.has_columns(&used));
+                    side(
+                        None,
+                        "primaryjoin",
+                        parent_table,
+                        parent,
+                        other.and_then(|_| link.foreign_keys.iter().find(|k| k.has_columns(&used))),
+                    )?
+                }
+                _ => side(
+                    spec.primaryjoin.as_ref(),
                     "primaryjoin",
                     parent_table,
                     parent,
-                    other.and_then(|_| link.foreign_keys.iter().find(|k| k.has_columns(&used))),
-                )?
-            }
-            _ => side(
-                spec.primaryjoin.as_ref(),
-                "primaryjoin",
-                parent_table,
-                parent,
-                None,
-            )?,
-        };
+                    None,
+                )?,
+            };
         let exclude = if self_referential { parent_fk } else { None };
-        let (target_pairs, _) = side(
+        let (target_pairs, _, target_link_first) = side(
             spec.secondaryjoin.as_ref(),
             "secondaryjoin",
             target_table,
@@ -870,6 +873,7 @@ impl Resolver<'_> {
             table: link.name.clone(),
             parent: parent_pairs,
             target: target_pairs,
+            link_first: [parent_link_first, target_link_first],
         })
     }
 

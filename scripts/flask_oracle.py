@@ -1,0 +1,156 @@
+"""SQLAlchemy oracle for a Flask-SQLAlchemy application's models.
+
+Dev-only. tests/fixtures/flask/models.py is written as Flask tutorials
+write models (no __tablename__, db.Column, db.relationship, db.backref,
+db.Table, the followers pattern with expression joins). This script
+executes it with Flask-SQLAlchemy 3.1 to build tests/fixtures/flask/app.sql,
+then records what SQLAlchemy 2.1.9 sends for navigations over it into
+tests/fixtures/sqlalchemy_flask/<scenario>.json (the format of the other
+fixtures): every relationship under its mapping's `lazy=`, and the ones
+that load objects under every loading strategy by loader options.
+
+    scripts/.venv/bin/pip install 'sqlalchemy==2.1.9' 'flask-sqlalchemy==3.1.*'
+    scripts/.venv/bin/python scripts/flask_oracle.py
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import sys
+import tempfile
+import warnings
+from pathlib import Path
+
+import sqlalchemy
+from flask import Flask
+from sqlalchemy import event, inspect, select
+
+ROOT_DIR = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(ROOT_DIR / "tests" / "fixtures" / "flask"))
+from sqlalchemy_oracle import TOP_LOADERS, Recorder, fs  # noqa: E402
+
+import models  # noqa: E402
+
+FLASK_DIR = ROOT_DIR / "tests" / "fixtures" / "flask"
+OUT_DIR = ROOT_DIR / "tests" / "fixtures" / "sqlalchemy_flask"
+LABELS = {"User": "username", "Post": "body", "OrderLine": None, "HTTPRequest": "path"}
+LOADING = ["select", "immediate", "joined", "joined+innerjoin", "subquery", "selectin"]
+
+# (root, relationship, its mapping's lazy)
+PATHS = [
+    ("User", "posts", "dynamic"),
+    ("User", "followed", "dynamic"),
+    ("User", "followers", "dynamic"),
+    ("User", "requests", "selectin"),
+    ("Post", "order_lines", "select"),
+    ("Post", "author", "select"),
+    ("OrderLine", "post", "select"),
+    ("HTTPRequest", "user", "select"),
+]
+
+
+def populate(db) -> None:
+    users = [models.User(id=i, username=f"u{i}", email=f"u{i}@example.org") for i in (1, 2, 3, 4)]
+    db.session.add_all(users)
+    users[0].followed.append(users[1])
+    users[0].followed.append(users[2])
+    users[2].followed.append(users[0])
+    users[3].followed.append(users[0])
+    for pid, uid in [(1, 1), (2, 1), (3, 2), (4, 4)]:
+        db.session.add(models.Post(id=pid, body=f"post {pid}", user_id=uid))
+    for lid, pid in [(1, 1), (2, 1), (3, 3)]:
+        db.session.add(models.OrderLine(id=lid, quantity=lid, post_id=pid))
+    for rid, uid in [(1, 1), (2, 1), (3, 3)]:
+        db.session.add(models.HTTPRequest(id=rid, path=f"/page/{rid}", user_id=uid))
+    db.session.commit()
+
+
+def identity(obj):
+    key = inspect(obj).identity
+    return key[0] if len(key) == 1 else list(key)
+
+
+def node(obj) -> dict:
+    entity = type(obj).__name__
+    label = LABELS[entity]
+    return {"entity": entity, "pk": identity(obj), "label": getattr(obj, label) if label else None}
+
+
+def run(db, recorder: Recorder, root: str, rel: str, strategy: str, via: str) -> dict:
+    cls = getattr(models, root)
+    stmt = select(cls).order_by(cls.id).limit(3)
+    if via == "options":
+        stmt = stmt.options(TOP_LOADERS[strategy](getattr(cls, rel)))
+    recorder.statements = []
+    recorder.active = True
+    errors = []
+    try:
+        db.session.expunge_all()
+        objects = db.session.scalars(stmt).unique().all()
+        graph = []
+        for obj in objects:
+            out = node(obj)
+            value = getattr(obj, rel)
+            prop = inspect(cls).relationships[rel]
+            if strategy == "dynamic":
+                out[rel] = [node(v) for v in value]
+            elif prop.uselist:
+                out[rel] = [node(v) for v in value]
+            else:
+                out[rel] = None if value is None else node(value)
+            graph.append(out)
+    finally:
+        recorder.active = False
+        db.session.rollback()
+    name = f"{cls.__tablename__}_{rel}_{fs(strategy)}{'_option' if via == 'options' else ''}"
+    return {
+        "name": name,
+        "sqlalchemy": sqlalchemy.__version__,
+        "root": root,
+        "limit": 3,
+        "expand": [rel],
+        "strategies": {rel: strategy},
+        "via": via,
+        "statements": recorder.statements,
+        "graph": graph,
+        "errors": errors,
+    }
+
+
+def main() -> int:
+    warnings.filterwarnings("ignore", message=".*noload.*")
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "app.db"
+        app = Flask(__name__)
+        app.config["SQLALCHEMY_DATABASE_URI"] = f"sqlite:///{path}"
+        models.db.init_app(app)
+        with app.app_context():
+            db = models.db
+            db.create_all()
+            populate(db)
+            dump = "\n".join(sqlite3.connect(path).iterdump()) + "\n"
+            header = (
+                "-- Generated by scripts/flask_oracle.py from models.py; do not edit.\n"
+                "PRAGMA foreign_keys = OFF;\n"
+            )
+            (FLASK_DIR / "app.sql").write_text(header + dump)
+            recorder = Recorder()
+            event.listen(db.engine, "before_cursor_execute", recorder)
+            for root, rel, lazy in PATHS:
+                scenarios = [(lazy, "mapping")]
+                if lazy != "dynamic":
+                    scenarios += [(s, "options") for s in LOADING]
+                for strategy, via in scenarios:
+                    fixture = run(db, recorder, root, rel, strategy, via)
+                    (OUT_DIR / f"{fixture['name']}.json").write_text(
+                        json.dumps(fixture, indent=2) + "\n"
+                    )
+                    print(f"{fixture['name']:45} {len(fixture['statements'])} statements")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
