@@ -5,7 +5,9 @@
 //! shapes schema: quoted names, composite keys, one-to-one, non-key
 //! joins, the followers pattern), every one in
 //! tests/fixtures/sqlalchemy_flask by scripts/flask_oracle.py (a
-//! Flask-SQLAlchemy application's models.py); the same navigation through loadscope
+//! Flask-SQLAlchemy application's models.py), every one in
+//! tests/fixtures/sqlalchemy_sqlmodel by scripts/sqlmodel_oracle.py (a
+//! SQLModel application's); the same navigation through loadscope
 //! must send the same statements (modulo whitespace) with the same
 //! parameters, build the same object graph and raise the same errors.
 
@@ -58,6 +60,18 @@ const FLASK: Subject = Subject {
     },
     model: "tests/fixtures/flask/models.py",
     at_least: 38,
+};
+
+const SQLMODEL: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_sqlmodel",
+    open: || {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&std::fs::read_to_string("tests/fixtures/sqlmodel/app.sql").unwrap())
+            .unwrap();
+        conn
+    },
+    model: "tests/fixtures/sqlmodel/models.py",
+    at_least: 28,
 };
 
 fn check(subject: &Subject, path: &Path) -> Result<(), String> {
@@ -213,6 +227,12 @@ fn every_shapes_fixture_matches_sqlalchemy() {
 #[test]
 fn every_flask_fixture_matches_sqlalchemy() {
     check_all(&FLASK);
+}
+
+/// A SQLModel application's own models.py, read as written.
+#[test]
+fn every_sqlmodel_fixture_matches_sqlalchemy() {
+    check_all(&SQLMODEL);
 }
 
 fn check_all(subject: &Subject) {

@@ -271,6 +271,12 @@ fn load_many_to_one(
                 .map(|c| qualified(&entity.table, &entity.columns[*c]))
                 .collect();
             spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len()));
+            // SQLAlchemy selects the key columns first (`_raw_columns =
+            // [*pk_cols, entity]`): a key not first in the table moves up.
+            spec.lead = target_columns
+                .iter()
+                .map(|c| (entity.table.clone(), entity.columns[*c].clone()))
+                .collect();
             spec.order_by = Order::from_terms(&rel.order_by, &entity.table, &entity.table, None);
             spec.joined = s.joined_tree(node);
             spec

@@ -352,6 +352,90 @@ fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Opti
     }
 }
 
+/// A SQLModel class without `table=True` (`HeroBase`): its fields, its
+/// own bases' first, for the table classes that derive from it.
+struct SqlModelBase<'a> {
+    name: String,
+    fields: Vec<Expr<'a>>,
+}
+
+struct SqlModelKind<'a> {
+    /// `table=True`: a mapped class.
+    table: bool,
+    /// The fields of its SQLModel bases, in MRO order.
+    inherited: Vec<Expr<'a>>,
+}
+
+/// Whether `class` is a SQLModel class: it derives from `SQLModel` or from
+/// a SQLModel class of the file.
+fn sqlmodel_kind<'a>(class: Expr<'a>, bases: &[SqlModelBase<'a>]) -> Option<SqlModelKind<'a>> {
+    let list = class.field("superclasses")?;
+    let mut sqlmodel = false;
+    let mut table = false;
+    let mut inherited = Vec::new();
+    for arg in list.named_children() {
+        if arg.kind() == "keyword_argument" {
+            let is_table = arg.field("name").is_some_and(|n| n.source() == "table")
+                && arg.field("value").is_some_and(|v| v.kind() == "true");
+            table |= is_table;
+            continue;
+        }
+        let Some(last) = arg.dotted().and_then(|d| d.last().copied()) else {
+            continue;
+        };
+        if last == "SQLModel" {
+            sqlmodel = true;
+        } else if let Some(base) = bases.iter().find(|b| b.name == last) {
+            sqlmodel = true;
+            inherited.extend(base.fields.iter().copied());
+        }
+    }
+    sqlmodel.then_some(SqlModelKind { table, inherited })
+}
+
+/// A SQLModel field: every annotated attribute but a `Relationship()` or
+/// a `ClassVar` is a column, `Field(primary_key=True,
+/// foreign_key="team.id", sa_column_kwargs=...)` saying more.
+fn sqlmodel_field(attr: &Attr<'_>, name: Text) -> Option<ColumnDef> {
+    let annotation = attr.annotation?;
+    if annotation_generic(annotation)
+        .and_then(|(head, _)| head.dotted()?.last().copied())
+        .is_some_and(|h| h == "ClassVar")
+    {
+        return None;
+    }
+    let call = attr.value.map(Expr::unwrapped);
+    if call.and_then(|c| c.call_name()) == Some("Relationship") {
+        return None;
+    }
+    let field = call.filter(|c| c.call_name() == Some("Field"));
+    let keyword = |wanted: &str| {
+        field.and_then(|f| {
+            f.call_args()
+                .keywords
+                .into_iter()
+                .find(|k| k.name.source() == wanted)
+                .map(|k| k.value)
+        })
+    };
+    let primary_key = keyword("primary_key").is_some_and(|v| v.kind() == "true");
+    let references = keyword("foreign_key")
+        .and_then(|v| v.string())
+        .and_then(|text| {
+            let mut parts = text.value.rsplit('.');
+            parts.next();
+            parts
+                .next()
+                .map(|table| Reference::Table(table.to_string()))
+        });
+    Some(ColumnDef {
+        column: name.value.clone(),
+        attr: name,
+        references,
+        primary_key,
+    })
+}
+
 /// Flask-SQLAlchemy 3.1's `camel_to_snake_case`: `OrderLine` ->
 /// `order_line`, `HTTPRequest` -> `http_request`, `User2FA` -> `user2_fa`.
 /// An underscore goes before a capital that follows a lower-case letter or
@@ -589,6 +673,8 @@ struct Attr<'a> {
     name: Expr<'a>,
     annotation: Option<Expr<'a>>,
     value: Option<Expr<'a>>,
+    /// Declared in a SQLModel class: every annotated field is a column.
+    sqlmodel: bool,
 }
 
 /// A column as a relationship argument names it (`Post.id`, `"User.id"`,
@@ -696,8 +782,9 @@ impl Reader<'_> {
 
         let mut attrs = Vec::new();
         let mut unmapped = Vec::new();
+        let mut sqlmodel_bases = Vec::new();
         for class in class_nodes {
-            self.read_class(class, &mut attrs, &mut unmapped);
+            self.read_class(class, &mut attrs, &mut unmapped, &mut sqlmodel_bases);
         }
         for assignment in outside {
             let Some(left) = assignment.field("left") else {
@@ -711,6 +798,7 @@ impl Reader<'_> {
                     name: left.field("attribute").unwrap_or(left),
                     annotation: None,
                     value: assignment.field("right"),
+                    sqlmodel: false,
                 });
             }
         }
@@ -751,8 +839,14 @@ impl Reader<'_> {
             let Some(call) = attr.value.map(Expr::unwrapped) else {
                 continue;
             };
-            if let Some(func @ ("relationship" | "dynamic_loader")) = call.call_name() {
-                self.read_relationship(attr, call, func, &mut backrefs)?;
+            match call.call_name() {
+                Some(func @ ("relationship" | "dynamic_loader")) => {
+                    self.read_relationship(attr, call, func, &mut backrefs)?;
+                }
+                Some("Relationship") if attr.sqlmodel => {
+                    self.read_sqlmodel_relationship(attr, call)?;
+                }
+                _ => {}
             }
         }
         // A backref's relationship comes after those its class declares.
@@ -812,15 +906,38 @@ impl Reader<'_> {
         class: Expr<'a>,
         attrs: &mut Vec<Attr<'a>>,
         unmapped: &mut Vec<String>,
+        sqlmodel_bases: &mut Vec<SqlModelBase<'a>>,
     ) {
         let (Some(name), Some(body)) = (class.field("name"), class.field("body")) else {
             return;
         };
-        let assignments: Vec<Expr<'a>> = body
+        let own: Vec<Expr<'a>> = body
             .named_children()
             .into_iter()
             .filter_map(assignment)
             .collect();
+        let sqlmodel = sqlmodel_kind(class, sqlmodel_bases);
+        let assignments: Vec<Expr<'a>> = match &sqlmodel {
+            // A SQLModel class has its bases' fields first, as pydantic
+            // orders them (and SQLModel builds the table).
+            Some(kind) => kind
+                .inherited
+                .iter()
+                .copied()
+                .chain(own.iter().copied())
+                .collect(),
+            None => own,
+        };
+        if let Some(kind) = &sqlmodel
+            && !kind.table
+        {
+            // `class HeroBase(SQLModel)`: fields for its subclasses, no table.
+            sqlmodel_bases.push(SqlModelBase {
+                name: name.source().to_string(),
+                fields: assignments,
+            });
+            return;
+        }
         let dunder = |wanted: &str| {
             assignments
                 .iter()
@@ -874,6 +991,15 @@ impl Reader<'_> {
                     return;
                 }
             }
+        } else if sqlmodel.is_some() {
+            // SQLModel's `__tablename__` is `__name__.lower()`.
+            (
+                Located {
+                    value: name.source().to_lowercase(),
+                    span: Some(name.span()),
+                },
+                Vec::new(),
+            )
         } else if let Some(table) = self.flask_table(class, name, &assignments) {
             (table, Vec::new())
         } else {
@@ -917,6 +1043,7 @@ impl Reader<'_> {
                 name: left,
                 annotation: assignment.field("type"),
                 value: assignment.field("right"),
+                sqlmodel: sqlmodel.is_some(),
             });
         }
     }
@@ -980,6 +1107,9 @@ impl Reader<'_> {
 
     fn column_of_attr(&self, attr: &Attr<'_>) -> Option<ColumnDef> {
         let name = attr.name.located();
+        if attr.sqlmodel {
+            return sqlmodel_field(attr, name);
+        }
         match attr.value {
             Some(value) => {
                 let mut call = value.unwrapped();
@@ -1050,6 +1180,75 @@ impl Reader<'_> {
             .references
             .as_ref()
             .is_some_and(|r| self.referenced_table(r).eq_ignore_ascii_case(table))
+    }
+
+    /// SQLModel's `heroes: list["Hero"] = Relationship(back_populates="team",
+    /// link_model=HeroTeamLink, sa_relationship_kwargs={"lazy": "selectin"})`:
+    /// the target from the annotation, a link model's table as `secondary`,
+    /// `lazy` and `order_by` from `sa_relationship_kwargs`.
+    fn read_sqlmodel_relationship(
+        &mut self,
+        attr: &Attr<'_>,
+        call: Expr<'_>,
+    ) -> Result<(), Diagnostic> {
+        let class = attr.class;
+        let name = attr.name.located();
+        let display = format!("{}.{}", self.classes[class].name.value, name.value);
+        let Some(target) = attr.annotation.and_then(type_target) else {
+            let error = Diagnostic::error(
+                self.source,
+                Some(&attr.name.span()),
+                format!("cannot tell which class {display} points at"),
+            )
+            .with_help("annotate it with the class: `team: Optional[\"Team\"] = Relationship()`");
+            return self.problem(error, &format!("{display} is skipped"));
+        };
+        let args = call.call_args();
+        let keyword = |wanted: &str| {
+            args.keywords
+                .iter()
+                .find(|k| k.name.source() == wanted)
+                .map(|k| k.value)
+        };
+        let mut spec = RelationshipSpec::new(name, target.clone());
+        spec.back_populates = keyword("back_populates").and_then(|v| v.string());
+        spec.secondary = keyword("link_model").and_then(|v| self.secondary_table(v));
+        if let Some(kwargs) = keyword("sa_relationship_kwargs").filter(|v| v.kind() == "dictionary")
+        {
+            for pair in kwargs
+                .named_children()
+                .into_iter()
+                .filter(|p| p.kind() == "pair")
+            {
+                let (Some(key), Some(value)) = (
+                    pair.field("key").and_then(|k| k.string()),
+                    pair.field("value"),
+                ) else {
+                    continue;
+                };
+                match key.value.as_str() {
+                    "lazy" => spec.lazy = self.read_lazy(value, &display)?,
+                    "order_by" => {
+                        spec.order_by = self.order_by_option(class, Some(value), &display)
+                    }
+                    "uselist" => {
+                        spec.uselist = Some(Located::new(value.kind() == "true", value.span()))
+                    }
+                    _ => {}
+                }
+            }
+        }
+        if spec.secondary.is_none() {
+            let target_class = self.class_index(&target.value);
+            spec.foreign_key = self
+                .infer_foreign_key(class, target_class)
+                .map(|fk| Located {
+                    value: vec![fk.value],
+                    span: fk.span,
+                });
+        }
+        self.classes[class].relationships.push(spec);
+        Ok(())
     }
 
     fn read_relationship<'a>(
