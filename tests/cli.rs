@@ -574,3 +574,97 @@ fn one_strategy_applies_to_the_paths_on_the_way_too() {
     assert_eq!(json["strategies"]["posts"], "selectin");
     assert_eq!(json["strategies"]["posts.tags"], "selectin");
 }
+
+// ----- models split over files -----
+
+const PACKAGE: &str = "tests/fixtures/package/blog";
+
+#[test]
+fn a_package_of_models_reads_as_the_one_file_does() {
+    let trace = |model: &[&str]| {
+        let mut args = vec!["trace"];
+        for m in model {
+            args.extend(["--model", m]);
+        }
+        args.extend([
+            "--root",
+            "User",
+            "--limit",
+            "3",
+            "--expand",
+            "posts,posts.tags,posts.comments,manager",
+            "--strategy",
+            "selectin",
+            "--format",
+            "json",
+        ]);
+        let out: Value = serde_json::from_str(&ok(&args)).unwrap();
+        // Statements by SQL and parameters (times differ from run to run).
+        let statements: Vec<(Value, Value)> = out["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| (s["sql"].clone(), s["params"].clone()))
+            .collect();
+        (statements, out["graph"].clone())
+    };
+    let (statements, graph) = trace(&["assets/models/blog_20.py"]);
+    assert_eq!(statements.len(), 5, "{statements:?}");
+    // The directory: every .py under it, classes resolved across files.
+    assert_eq!(trace(&[PACKAGE]), (statements.clone(), graph.clone()));
+    // The same files given one by one, in another order.
+    let files = [
+        &format!("{PACKAGE}/people.py"),
+        &format!("{PACKAGE}/content.py"),
+        &format!("{PACKAGE}/base.py"),
+    ];
+    let files: Vec<&str> = files.iter().map(|f| f.as_str()).collect();
+    assert_eq!(trace(&files), (statements, graph));
+}
+
+#[test]
+fn an_error_in_one_file_of_several_names_that_file_and_its_line() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let broken = dir.path().join("extra.py");
+    std::fs::write(
+        &broken,
+        "from .base import Base\n\nclass Oops(Base):\n    x = (\n",
+    )
+    .unwrap();
+    let stderr = fails(
+        &[
+            "trace",
+            "--model",
+            PACKAGE,
+            "--model",
+            broken.to_str().unwrap(),
+        ],
+        1,
+    );
+    assert!(
+        stderr.starts_with(&format!(
+            "error: Python syntax error: `(` was never closed\n  --> {}:4:9",
+            broken.display()
+        )),
+        "{stderr}"
+    );
+    // A TOML model is read on its own; an empty directory is no model.
+    let stderr = fails(
+        &[
+            "trace",
+            "--model",
+            PACKAGE,
+            "--model",
+            "assets/models/blog.toml",
+        ],
+        1,
+    );
+    assert!(stderr.contains("give a .toml model on its own"), "{stderr}");
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let stderr = fails(&["model", "--model", empty.to_str().unwrap()], 1);
+    assert!(
+        stderr.contains("no .py files in this directory"),
+        "{stderr}"
+    );
+}

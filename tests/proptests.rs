@@ -24,10 +24,7 @@ fn sample_schema() -> &'static Schema {
 }
 
 fn source(name: &str, text: String) -> SourceFile {
-    SourceFile {
-        name: name.to_string(),
-        text,
-    }
+    SourceFile::new(name, text)
 }
 
 /// Parses as TOML and as Python (strict and lenient), then resolves each

@@ -10,17 +10,14 @@ fn asset(name: &str) -> SourceFile {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("assets/models")
         .join(name);
-    SourceFile {
-        name: format!("assets/models/{name}"),
-        text: std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
-    }
+    SourceFile::new(
+        format!("assets/models/{name}"),
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
 }
 
 fn source(name: &str, text: &str) -> SourceFile {
-    SourceFile {
-        name: name.to_string(),
-        text: text.to_string(),
-    }
+    SourceFile::new(name, text)
 }
 
 fn parse_ok(name: &str, text: &str) -> ParsedModel {

@@ -16,7 +16,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn sample() -> Workspace {
-    workspace::open(None, None, false).expect("the sample opens")
+    workspace::open(None, &[], false).expect("the sample opens")
 }
 
 fn key(app: &mut App, code: KeyCode) {
@@ -480,12 +480,7 @@ fn paging_through_a_large_table_keeps_the_window_consistent() {
         force: false,
     })
     .unwrap();
-    let ws = workspace::open(
-        Some(&path),
-        Some(std::path::Path::new("assets/models/blog.toml")),
-        false,
-    )
-    .unwrap();
+    let ws = workspace::open(Some(&path), &["assets/models/blog.toml".into()], false).unwrap();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
     let window_is_contiguous = |app: &App| {
         let keys: Vec<u64> = app
@@ -633,7 +628,7 @@ fn shapes(dir: &std::path::Path) -> Workspace {
         .unwrap();
     drop(conn);
     let model = std::path::Path::new("tests/fixtures/shapes/shapes.toml");
-    workspace::open(Some(&db), Some(model), false).expect("the shapes schema opens")
+    workspace::open(Some(&db), &[model.to_path_buf()], false).expect("the shapes schema opens")
 }
 
 #[test]
@@ -693,7 +688,7 @@ fn list_headers_are_proper_plurals() {
         ))
         .unwrap();
         drop(conn);
-        let ws = workspace::open(Some(&db), None, false).unwrap();
+        let ws = workspace::open(Some(&db), &[], false).unwrap();
         let app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
         let text = screen(&app);
         assert!(text.contains(header), "{table}: {text}");

@@ -39,10 +39,11 @@ pub struct OpenArgs {
     /// SQLite database, opened read-only (default: the built-in sample)
     #[arg(value_name = "DB")]
     pub db: Option<PathBuf>,
-    /// Model file: .toml, or a SQLAlchemy models .py (default: the sample's
-    /// model, or inferred from foreign keys for a user database)
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
+    /// Model: a .toml, or SQLAlchemy models .py files and directories of
+    /// them, read together (repeatable; default: the sample's model, or
+    /// inferred from foreign keys for a user database)
+    #[arg(long, value_name = "FILE|DIR")]
+    pub model: Vec<PathBuf>,
     /// Load a .py model even where it misuses SQLAlchemy (as warnings)
     #[arg(long)]
     pub lenient: bool,
@@ -68,9 +69,10 @@ pub struct NavArgs {
     /// SQLite database, opened read-only (default: the built-in sample)
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
-    /// Model file, .toml or .py (default: the sample's, or inferred)
-    #[arg(long, value_name = "FILE")]
-    pub model: Option<PathBuf>,
+    /// Model: a .toml, or .py files and directories (repeatable; default:
+    /// the sample's, or inferred)
+    #[arg(long, value_name = "FILE|DIR")]
+    pub model: Vec<PathBuf>,
     /// Load a .py model even where it misuses SQLAlchemy (as warnings)
     #[arg(long)]
     pub lenient: bool,
@@ -224,11 +226,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Model(args)) => {
-            let ws = workspace::open(
-                args.open.db.as_deref(),
-                args.open.model.as_deref(),
-                args.open.lenient,
-            )?;
+            let ws = workspace::open(args.open.db.as_deref(), &args.open.model, args.open.lenient)?;
             print!("{}", crate::model::toml::write(&ws.model.to_spec()));
             Ok(())
         }

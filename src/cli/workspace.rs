@@ -6,7 +6,7 @@ use crate::db::open::{open_read_only, open_sample};
 use crate::db::{Schema, TracedConnection};
 use crate::model::{Model, infer};
 use anyhow::{Context, Result};
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// The sample's model, embedded like its data.
 pub const SAMPLE_MODEL: &str = include_str!("../../assets/models/blog.toml");
@@ -22,19 +22,28 @@ pub struct Workspace {
     pub model_name: String,
 }
 
-pub fn open(db: Option<&Path>, model: Option<&Path>, lenient: bool) -> Result<Workspace> {
+/// Opens the database and the model: `models` as `--model` gave them
+/// (none: the sample's model, or one inferred from a user database).
+pub fn open(db: Option<&Path>, models: &[PathBuf], lenient: bool) -> Result<Workspace> {
     let (conn, db_name) = match db {
         None => (open_sample()?, "sample (blog.sql)".to_string()),
         Some(path) => (open_read_only(path)?, file_name(path)),
     };
     let schema = Schema::read(&conn).with_context(|| format!("{db_name}: reading the schema"))?;
-    let (model, model_name) = match (model, db) {
-        (Some(path), _) => (Model::load_file(path, &schema, lenient)?, file_name(path)),
-        (None, None) => (
+    let (model, model_name) = match (models, db) {
+        ([path], _) => (
+            Model::load_files(models, &schema, lenient)?,
+            file_name(path),
+        ),
+        ([first, ..], _) => (
+            Model::load_files(models, &schema, lenient)?,
+            format!("{} and {} more", file_name(first), models.len() - 1),
+        ),
+        ([], None) => (
             Model::from_text(SAMPLE_MODEL_NAME, SAMPLE_MODEL.to_string(), &schema, false)?,
             "blog.toml".to_string(),
         ),
-        (None, Some(path)) => (inferred(&schema, path)?, "inferred".to_string()),
+        ([], Some(path)) => (inferred(&schema, path)?, "inferred".to_string()),
     };
     Ok(Workspace {
         conn: TracedConnection::new(conn),
@@ -65,7 +74,13 @@ pub fn inferred(schema: &Schema, db: &Path) -> Result<Model> {
 }
 
 fn file_name(path: &Path) -> String {
-    path.file_name()
+    let name = path
+        .file_name()
         .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_else(|| path.display().to_string())
+        .unwrap_or_else(|| path.display().to_string());
+    if path.is_dir() {
+        format!("{name}/")
+    } else {
+        name
+    }
 }

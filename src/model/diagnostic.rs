@@ -34,21 +34,63 @@ impl<T> Located<T> {
 pub struct SourceFile {
     pub name: String,
     pub text: String,
+    /// Several files read as one (a package given as `--model DIR`):
+    /// where each begins in `text`, and its name. Empty for one file.
+    pub parts: Vec<(usize, String)>,
 }
 
 impl SourceFile {
-    /// 1-based line and column (in characters) of a byte offset.
+    pub fn new(name: impl Into<String>, text: impl Into<String>) -> SourceFile {
+        SourceFile {
+            name: name.into(),
+            text: text.into(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// Files read as one text, each ending in a newline so that none runs
+    /// into the next; `name` names them all (`models/`).
+    pub fn joined(name: impl Into<String>, files: Vec<(String, String)>) -> SourceFile {
+        let mut text = String::new();
+        let mut parts = Vec::with_capacity(files.len());
+        for (file, content) in files {
+            parts.push((text.len(), file));
+            text.push_str(&content);
+            if !content.ends_with('\n') {
+                text.push('\n');
+            }
+        }
+        SourceFile {
+            name: name.into(),
+            text,
+            parts,
+        }
+    }
+
+    /// The file an offset falls in: its name, and its text's start.
+    fn part(&self, offset: usize) -> (&str, usize) {
+        match self.parts.iter().rev().find(|(start, _)| *start <= offset) {
+            Some((start, name)) => (name, *start),
+            None => (&self.name, 0),
+        }
+    }
+
+    /// 1-based line and column (in characters) of a byte offset, in its
+    /// own file.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
         let offset = floor_char_boundary(&self.text, offset.min(self.text.len()));
-        let before = &self.text[..offset];
+        let (_, start) = self.part(offset);
+        let before = &self.text[start..offset];
         let line = before.matches('\n').count() + 1;
-        let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+        let line_start = before.rfind('\n').map_or(start, |i| start + i + 1);
         let col = self.text[line_start..offset].chars().count() + 1;
         (line, col)
     }
 
-    fn line_text(&self, line: usize) -> &str {
-        self.text.lines().nth(line - 1).unwrap_or("")
+    /// The text of a 1-based line of the file `offset` falls in.
+    fn line_text(&self, offset: usize, line: usize) -> &str {
+        let (_, start) = self.part(offset.min(self.text.len()));
+        self.text[start..].lines().nth(line - 1).unwrap_or("")
     }
 }
 
@@ -93,8 +135,9 @@ impl Diagnostic {
             help: Vec::new(),
         };
         if let Some(span) = span {
+            diagnostic.file = source.part(span.start.min(source.text.len())).0.to_string();
             let (line, col) = source.line_col(span.start);
-            let text = source.line_text(line);
+            let text = source.line_text(span.start, line);
             let (end_line, end_col) = source.line_col(span.end.max(span.start + 1));
             let width = if end_line == line {
                 end_col.saturating_sub(col).max(1)

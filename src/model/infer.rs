@@ -12,10 +12,7 @@ use crate::db::{ForeignKey, Schema, Table};
 use std::collections::HashSet;
 
 pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
-    let source = SourceFile {
-        name: source_name.to_string(),
-        text: String::new(),
-    };
+    let source = SourceFile::new(source_name, String::new());
     let mut warnings = Vec::new();
     let usable: Vec<&Table> = schema.tables.iter().collect();
     let link_tables: Vec<&Table> = usable

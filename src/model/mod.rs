@@ -241,16 +241,60 @@ impl Model {
     /// against the schema. `lenient` turns what a `.py` model gets wrong
     /// about SQLAlchemy into warnings.
     pub fn load_file(path: &Path, schema: &Schema, lenient: bool) -> anyhow::Result<Model> {
-        let bytes = std::fs::read(path)
-            .map_err(|e| anyhow::anyhow!("{}: cannot read model file: {e}", path.display()))?;
-        let text = String::from_utf8(bytes).map_err(|e| {
-            anyhow::anyhow!(
-                "{}: not UTF-8 text (invalid byte at offset {})",
-                path.display(),
-                e.utf8_error().valid_up_to()
-            )
-        })?;
-        Model::from_text(&path.display().to_string(), text, schema, lenient)
+        Model::load_files(&[path.to_path_buf()], schema, lenient)
+    }
+
+    /// Loads the model of several `--model` arguments: one `.toml` or
+    /// `.py` file, or SQLAlchemy `.py` files and directories (every `.py`
+    /// under them), read together so that classes resolve across files.
+    pub fn load_files(
+        paths: &[std::path::PathBuf],
+        schema: &Schema,
+        lenient: bool,
+    ) -> anyhow::Result<Model> {
+        if let [path] = paths
+            && !path.is_dir()
+        {
+            return Model::from_text(
+                &path.display().to_string(),
+                read_model_file(path)?,
+                schema,
+                lenient,
+            );
+        }
+        let mut files = Vec::new();
+        for path in paths {
+            if path.is_dir() {
+                let before = files.len();
+                python_files_under(path, &mut files)?;
+                if files.len() == before {
+                    anyhow::bail!("{}: no .py files in this directory", path.display());
+                }
+            } else if path
+                .extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("py"))
+            {
+                files.push(path.clone());
+            } else {
+                anyhow::bail!(
+                    "{}: only SQLAlchemy .py files (and directories of them) are read \
+                     together; give a .toml model on its own",
+                    path.display()
+                );
+            }
+        }
+        let name = paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ");
+        let mut texts = Vec::with_capacity(files.len());
+        for file in &files {
+            texts.push((file.display().to_string(), read_model_file(file)?));
+        }
+        let source = SourceFile::joined(name, texts);
+        let parsed = python::parse(source, lenient)?;
+        Ok(resolve::resolve(parsed, schema)?)
     }
 
     /// Parses model text; the format follows the file name's extension.
@@ -260,10 +304,7 @@ impl Model {
         schema: &Schema,
         lenient: bool,
     ) -> anyhow::Result<Model> {
-        let source = SourceFile {
-            name: name.to_string(),
-            text,
-        };
+        let source = SourceFile::new(name, text);
         let lower = name.to_ascii_lowercase();
         let parsed = if lower.ends_with(".toml") {
             toml::parse(source)?
@@ -276,6 +317,47 @@ impl Model {
         };
         Ok(resolve::resolve(parsed, schema)?)
     }
+}
+
+fn read_model_file(path: &Path) -> anyhow::Result<String> {
+    let bytes = std::fs::read(path)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read model file: {e}", path.display()))?;
+    String::from_utf8(bytes).map_err(|e| {
+        anyhow::anyhow!(
+            "{}: not UTF-8 text (invalid byte at offset {})",
+            path.display(),
+            e.utf8_error().valid_up_to()
+        )
+    })
+}
+
+/// Every `.py` file under `dir`, in path order, leaving out hidden
+/// directories and `__pycache__` (and a virtualenv's `site-packages`).
+fn python_files_under(dir: &Path, out: &mut Vec<std::path::PathBuf>) -> anyhow::Result<()> {
+    // File types as listed, not followed: a symbolic link to a directory
+    // is not entered (it could lead back up).
+    let mut entries: Vec<(std::path::PathBuf, bool)> = std::fs::read_dir(dir)
+        .map_err(|e| anyhow::anyhow!("{}: cannot read model directory: {e}", dir.display()))?
+        .filter_map(|e| {
+            let e = e.ok()?;
+            Some((e.path(), e.file_type().ok()?.is_dir()))
+        })
+        .collect();
+    entries.sort();
+    for (path, is_dir) in entries {
+        let name = path
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        if is_dir {
+            if !name.starts_with('.') && name != "__pycache__" && name != "site-packages" {
+                python_files_under(&path, out)?;
+            }
+        } else if name.ends_with(".py") {
+            out.push(path);
+        }
+    }
+    Ok(())
 }
 
 impl Model {

@@ -31,7 +31,7 @@ fn restore_terminal() {
 
 pub fn run(open: &OpenArgs) -> Result<()> {
     // Everything that can fail on bad input fails before the screen changes.
-    let ws = workspace::open(open.db.as_deref(), open.model.as_deref(), open.lenient)?;
+    let ws = workspace::open(open.db.as_deref(), &open.model, open.lenient)?;
     crate::cli::print_warnings(&ws.model);
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
 
