@@ -47,7 +47,7 @@ const SHAPES: Subject = Subject {
         conn
     },
     model: "tests/fixtures/shapes/shapes.toml",
-    at_least: 409,
+    at_least: 473,
 };
 
 const FLASK: Subject = Subject {
