@@ -8,7 +8,7 @@ use crate::db::{Key, QueryLog, Step, TracedConnection};
 use crate::model::{EntityId, Model};
 use crate::plan::{LoadPlan, NodeId};
 use crate::session::{Access, ObjId, Related, RootQuery, Session};
-use crate::strategy::{Attribute, Strategy};
+use crate::strategy::{Attribute, Strategy, option_on_query_attribute};
 use anyhow::{Result, bail};
 use rusqlite::types::Value;
 use std::collections::HashSet;
@@ -146,7 +146,14 @@ fn run_walk(
     }
     for (path, strategy) in &nav.strategies {
         let node = plan.add_path(model, path)?;
-        plan.set_strategy(node, Some(*strategy));
+        let rel = model.rel(plan.node(node).rel.expect("relationship"));
+        // On a dynamic or write-only mapping an option is left out or
+        // refused, as SQLAlchemy does.
+        match option_on_query_attribute(rel.lazy, *strategy, &model.rel_display(rel.id)) {
+            Some(Ok(())) => continue,
+            Some(Err(refusal)) => bail!(refusal),
+            None => plan.set_strategy(node, Some(*strategy)),
+        }
     }
     for (path, strategy) in &nav.strategies {
         let node = plan.find_path(model, path).expect("added above");

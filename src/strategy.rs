@@ -188,3 +188,34 @@ pub fn scalar_refusal(display: &str) -> String {
          many-to-one/one-to-one relationships and/or uselist=False."
     )
 }
+
+/// What a loader option does to a relationship whose mapping's `lazy=`
+/// makes its attribute a query or a write-only handle (SQLAlchemy 2.1.9):
+/// a lazy-style option (`lazyload`, `raiseload`) leaves the attribute as
+/// it is; an eager one is refused when the rows come in (loadscope
+/// refuses it before any statement; SQLAlchemy sends the parents' first).
+/// `None` when the option applies as given.
+pub fn option_on_query_attribute(
+    mapping: Strategy,
+    option: Strategy,
+    display: &str,
+) -> Option<Result<(), String>> {
+    if !mapping.attribute().needs_collection() || option.attribute().needs_collection() {
+        return None;
+    }
+    Some(match option {
+        Strategy::Select | Strategy::Raise | Strategy::RaiseOnSql => Ok(()),
+        // SQLAlchemy runs the dynamic query once per row as it reads the
+        // parents, then again when it is read: not reproduced.
+        Strategy::NoLoad => Err(format!(
+            "noload() on {display}, whose lazy= is {}, is not supported: SQLAlchemy 2.1.9 runs its query once per parent row while loading the parents",
+            mapping.lazy_value()
+        )),
+        Strategy::Immediate => {
+            Err("Dynamic attributes don't support collection population.".to_string())
+        }
+        _ => Err(format!(
+            "'{display}' does not support object population - eager loading cannot be applied."
+        )),
+    })
+}

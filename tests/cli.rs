@@ -668,3 +668,69 @@ fn an_error_in_one_file_of_several_names_that_file_and_its_line() {
         "{stderr}"
     );
 }
+
+// ----- loader options on a dynamic relationship -----
+
+/// The Flask fixture's database, in a temp dir (its User.posts is
+/// `lazy="dynamic"`).
+fn flask_db(dir: &std::path::Path) -> String {
+    let db = dir.join("app.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(&std::fs::read_to_string("tests/fixtures/flask/app.sql").unwrap())
+        .unwrap();
+    db.display().to_string()
+}
+
+#[test]
+fn eager_options_on_a_dynamic_relationship_are_refused_as_sqlalchemy_refuses_them() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = flask_db(dir.path());
+    let model = "tests/fixtures/flask/models.py";
+    let trace = |strategy: &str| {
+        let args = [
+            "trace",
+            "--db",
+            &db,
+            "--model",
+            model,
+            "--expand",
+            "posts",
+            "--strategy",
+            strategy,
+        ];
+        common::loadscope(&args)
+    };
+    for strategy in ["joined", "joined+innerjoin", "subquery", "selectin"] {
+        let out = trace(strategy);
+        assert_eq!(out.status.code(), Some(1), "{strategy}");
+        assert_eq!(
+            common::stderr(&out),
+            "error: 'User.posts' does not support object population - eager loading cannot be applied.\n",
+            "{strategy}"
+        );
+    }
+    let out = trace("immediate");
+    assert_eq!(
+        common::stderr(&out),
+        "error: Dynamic attributes don't support collection population.\n"
+    );
+    // compare leaves them out, saying why, and what a lazy-style option does.
+    let out = common::loadscope(&[
+        "compare", "--db", &db, "--model", model, "--expand", "posts",
+    ]);
+    assert_eq!(out.status.code(), Some(0));
+    let stderr = common::stderr(&out);
+    assert!(
+        stderr.contains(
+            "note: select leaves User.posts dynamic (a lazy-style option does not change it)"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("note: selectin left out: 'User.posts' does not support object population"),
+        "{stderr}"
+    );
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(!table.contains("\njoined "), "{table}");
+    assert!(table.contains("\ndynamic "), "{table}");
+}

@@ -59,7 +59,7 @@ const FLASK: Subject = Subject {
         conn
     },
     model: "tests/fixtures/flask/models.py",
-    at_least: 38,
+    at_least: 47,
 };
 
 const SQLMODEL: Subject = Subject {

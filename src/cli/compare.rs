@@ -39,9 +39,44 @@ pub fn compare(
             .and_then(|n| plan.node(n).rel)
             .is_some_and(|r| model.rel(r).direction == Direction::ManyToOne)
     });
+    // A dynamic or write-only mapping refuses eager options (SQLAlchemy's
+    // words, once per strategy left out).
+    let effects = |strategy: Strategy| {
+        base.expand
+            .iter()
+            .filter_map(|path| {
+                let mut plan = crate::plan::LoadPlan::new(base.root);
+                let rel = model.rel(
+                    plan.add_path(model, path)
+                        .ok()
+                        .and_then(|n| plan.node(n).rel)?,
+                );
+                let display = model.rel_display(rel.id);
+                let effect =
+                    crate::strategy::option_on_query_attribute(rel.lazy, strategy, &display)?;
+                Some((display, rel.lazy, effect))
+            })
+            .collect::<Vec<_>>()
+    };
+    let refusal = |strategy: Strategy| {
+        let effects = effects(strategy);
+        for (display, lazy, effect) in &effects {
+            if effect.is_ok() {
+                eprintln!(
+                    "note: {strategy} leaves {display} {} (a lazy-style option does not change it)",
+                    lazy.lazy_value()
+                );
+            }
+        }
+        effects.into_iter().find_map(|(_, _, effect)| effect.err())
+    };
     let mut out = Vec::new();
     for strategy in Strategy::ALL {
         if has_many_to_one && strategy.attribute().needs_collection() {
+            continue;
+        }
+        if let Some(refusal) = refusal(strategy) {
+            eprintln!("note: {strategy} left out: {refusal}");
             continue;
         }
         out.push((
