@@ -694,3 +694,36 @@ fn list_headers_are_proper_plurals() {
         assert!(text.contains(header), "{table}: {text}");
     }
 }
+
+#[test]
+fn the_models_warnings_are_counted_in_the_title_and_listed_on_bang() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("app.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        "CREATE TABLE users (id INTEGER PRIMARY KEY, name TEXT);
+         CREATE TABLE log (at TEXT, line TEXT);
+         INSERT INTO users VALUES (1, 'Ada');",
+    )
+    .unwrap();
+    drop(conn);
+    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    for (w, h) in [(120, 40), (80, 24)] {
+        let mut app = App::new(&ws, (w, h), Theme::mono()).unwrap();
+        let text = screen(&app);
+        assert!(text.contains("⚠ 1 warning (!)"), "{text}");
+        keys(&mut app, "!");
+        let text = screen(&app);
+        assert!(
+            text.contains("1 warning (j/k scroll, q, Esc or ! closes)"),
+            "{text}"
+        );
+        assert!(
+            text.contains("table `log` is left out: it has no primary key"),
+            "{text}"
+        );
+        // Any other key closes it, as help closes.
+        keys(&mut app, "!");
+        assert!(app.overlay.is_none());
+    }
+}

@@ -227,6 +227,7 @@ pub fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Model(args)) => {
             let ws = workspace::open(args.open.db.as_deref(), &args.open.model, args.open.lenient)?;
+            print_warnings(&ws.model);
             print!("{}", crate::model::toml::write(&ws.model.to_spec()));
             Ok(())
         }

@@ -22,6 +22,8 @@ pub enum Action {
     Filter,
     Copy,
     Help,
+    /// The model's warnings (what it could not map).
+    Warnings,
     Back,
     /// Esc: close or go back, but never quit.
     Cancel,

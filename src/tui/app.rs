@@ -51,6 +51,8 @@ pub struct Editor {
 pub enum Overlay {
     /// The key list, scrolled down by this many lines.
     Help(u16),
+    /// The model's warnings, scrolled down by this many lines.
+    Warnings(u16),
     Picker(Picker),
     Editor(Box<Editor>),
 }

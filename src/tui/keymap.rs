@@ -210,6 +210,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("? help"),
     },
     Binding {
+        keys: &[(KeyCode::Char('!'), NONE), (KeyCode::Char('!'), SHIFT)],
+        label: "!",
+        action: Action::Warnings,
+        context: Context::Everywhere,
+        description: "the model's warnings: what it left out, and why",
+        hint: None,
+    },
+    Binding {
         keys: &[(KeyCode::Char('q'), NONE)],
         label: "q",
         action: Action::Back,

@@ -25,12 +25,15 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
                 }),
                 Some(Overlay::Picker(_)) => action_for(key, Context::Picker),
                 // Moving keys scroll the list; anything else closes it.
-                Some(Overlay::Help(_)) => match action_for(key, Context::Everywhere) {
-                    Some(
-                        action @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
-                    ) => Some(action),
-                    _ => Some(Action::Cancel),
-                },
+                Some(Overlay::Help(_) | Overlay::Warnings(_)) => {
+                    match action_for(key, Context::Everywhere) {
+                        Some(
+                            action
+                            @ (Action::Up | Action::Down | Action::PageUp | Action::PageDown),
+                        ) => Some(action),
+                        _ => Some(Action::Cancel),
+                    }
+                }
                 None => action_for(
                     key,
                     match app.focus {
@@ -87,6 +90,7 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         // Esc in the tree only clears the status line (done above).
         (Action::Cancel, Focus::Tree) => {}
         (Action::Help, _) => app.overlay = Some(Overlay::Help(0)),
+        (Action::Warnings, _) => app.overlay = Some(Overlay::Warnings(0)),
         (Action::ToggleFocus, Focus::Tree) => {
             app.focus = Focus::Log;
             let n = app.ws.conn.log().statements.len();
@@ -241,16 +245,22 @@ fn open_editor(app: &mut App) {
     })));
 }
 
+/// A list overlay (help, warnings): moving keys scroll it.
+fn scroll_list(app: &mut App, scroll: u16, action: Action, list: fn(u16) -> Overlay) {
+    match action {
+        Action::Up => app.overlay = Some(list(scroll.saturating_sub(1))),
+        Action::Down => app.overlay = Some(list(scroll + 1)),
+        Action::PageUp => app.overlay = Some(list(scroll.saturating_sub(10))),
+        Action::PageDown => app.overlay = Some(list(scroll + 10)),
+        Action::Quit => app.should_quit = true,
+        _ => {}
+    }
+}
+
 fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Result<()> {
     match overlay {
-        Overlay::Help(scroll) => match action {
-            Action::Up => app.overlay = Some(Overlay::Help(scroll.saturating_sub(1))),
-            Action::Down => app.overlay = Some(Overlay::Help(scroll + 1)),
-            Action::PageUp => app.overlay = Some(Overlay::Help(scroll.saturating_sub(10))),
-            Action::PageDown => app.overlay = Some(Overlay::Help(scroll + 10)),
-            Action::Quit => app.should_quit = true,
-            _ => {}
-        },
+        Overlay::Help(scroll) => scroll_list(app, scroll, action, Overlay::Help),
+        Overlay::Warnings(scroll) => scroll_list(app, scroll, action, Overlay::Warnings),
         Overlay::Picker(mut picker) => match action {
             Action::Up => {
                 picker.selected = picker.selected.saturating_sub(1);

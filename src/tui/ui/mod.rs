@@ -76,6 +76,7 @@ pub fn render(app: &App, frame: &mut Frame) {
     render_hints(app, frame, areas.hints);
     match &app.overlay {
         Some(Overlay::Help(scroll)) => overlay::help(app, *scroll, frame, area),
+        Some(Overlay::Warnings(scroll)) => overlay::warnings(app, *scroll, frame, area),
         Some(Overlay::Picker(picker)) => overlay::picker(app, picker, frame, area),
         Some(Overlay::Editor(editor)) => overlay::editor(app, editor, frame, area),
         None => {}
@@ -83,8 +84,13 @@ pub fn render(app: &App, frame: &mut Frame) {
 }
 
 fn render_title(app: &App, frame: &mut Frame, area: Rect) {
+    let warnings = match app.model().warnings.len() {
+        0 => String::new(),
+        1 => "· ⚠ 1 warning (!) ".to_string(),
+        n => format!("· ⚠ {n} warnings (!) "),
+    };
     let left = format!(
-        " loadscope · {} · model {} ",
+        " loadscope · {} · model {} {warnings}",
         app.ws.db_name, app.ws.model_name
     );
     let strategies: Vec<String> = app

@@ -68,6 +68,43 @@ pub fn help(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// The model's warnings, each as `loadscope model` prints it.
+pub fn warnings(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
+    let warnings = &app.model().warnings;
+    let mut lines: Vec<Line> = Vec::new();
+    if warnings.is_empty() {
+        lines.push(Line::from(Span::styled(
+            "no warnings: the model maps everything it was given",
+            app.theme.dim,
+        )));
+    }
+    for (i, warning) in warnings.iter().enumerate() {
+        if i > 0 {
+            lines.push(Line::from(""));
+        }
+        for line in warning.to_string().lines() {
+            lines.push(Line::from(line.to_string()));
+        }
+    }
+    let height = lines.len() as u16 + 2;
+    let rect = centered(area, 110.min(area.width.saturating_sub(2)), height);
+    let fits = height <= rect.height;
+    let scroll = if fits { 0 } else { scroll.min(height) };
+    let title = format!(
+        " {} warning{} (j/k scroll, q, Esc or ! closes) ",
+        warnings.len(),
+        if warnings.len() == 1 { "" } else { "s" }
+    );
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(app, &title))
+            .wrap(Wrap { trim: false })
+            .scroll((scroll, 0)),
+        rect,
+    );
+}
+
 /// The strategy picker for one relationship.
 pub fn picker(app: &App, picker: &Picker, frame: &mut Frame, area: Rect) {
     let rel = app.model().rel_display(picker.rel);
