@@ -734,3 +734,50 @@ fn eager_options_on_a_dynamic_relationship_are_refused_as_sqlalchemy_refuses_the
     assert!(!table.contains("\njoined "), "{table}");
     assert!(table.contains("\ndynamic "), "{table}");
 }
+
+#[test]
+fn mixin_columns_are_mapped_in_sqlalchemys_order() {
+    // tests/fixtures/mixins/models.py over the sample: own columns first,
+    // then the mixins' in MRO order. The statements are SQLAlchemy
+    // 2.1.9's for the same navigation (select(Post).order_by(Post.id)
+    // .limit(2), then each post's user, comments and their authors).
+    let out: Value = serde_json::from_str(&ok(&[
+        "trace",
+        "--model",
+        "tests/fixtures/mixins/models.py",
+        "--root",
+        "Post",
+        "--limit",
+        "2",
+        "--expand",
+        "user,comments,comments.author",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let got: Vec<(&str, String)> = out["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["sql"].as_str().unwrap(), s["params"].to_string()))
+        .collect();
+    let users =
+        "SELECT users.name, users.email, users.manager_id, users.id FROM users WHERE users.id = ?";
+    let comments = "SELECT comments.post_id, comments.body, comments.user_id, comments.id FROM comments \
+                    WHERE ? = comments.post_id ORDER BY comments.id";
+    let expected: Vec<(&str, String)> = vec![
+        (
+            "SELECT posts.title, posts.body, posts.created_at, posts.user_id, posts.id FROM posts \
+             ORDER BY posts.id LIMIT ? OFFSET ?",
+            "[2,0]".into(),
+        ),
+        (users, "[1]".into()),
+        (comments, "[1]".into()),
+        (users, "[12]".into()),
+        (users, "[50]".into()),
+        (users, "[27]".into()),
+        (comments, "[2]".into()),
+        (users, "[43]".into()),
+    ];
+    assert_eq!(got, expected);
+}

@@ -357,6 +357,11 @@ fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Opti
 struct SqlModelBase<'a> {
     name: String,
     fields: Vec<Expr<'a>>,
+    /// A plain class (a mixin, an `__abstract__` base), not a SQLModel one.
+    mixin: bool,
+    /// `@declared_attr.directive def __tablename__(cls): return
+    /// cls.__name__.lower()`: its subclasses' tables are their lowered names.
+    lower_tablename: bool,
 }
 
 struct SqlModelKind<'a> {
@@ -385,7 +390,7 @@ fn sqlmodel_kind<'a>(class: Expr<'a>, bases: &[SqlModelBase<'a>]) -> Option<SqlM
         };
         if last == "SQLModel" {
             sqlmodel = true;
-        } else if let Some(base) = bases.iter().find(|b| b.name == last) {
+        } else if let Some(base) = bases.iter().find(|b| !b.mixin && b.name == last) {
             sqlmodel = true;
             inherited.extend(base.fields.iter().copied());
         }
@@ -433,6 +438,43 @@ fn sqlmodel_field(attr: &Attr<'_>, name: Text) -> Option<ColumnDef> {
         attr: name,
         references,
         primary_key,
+    })
+}
+
+/// `__abstract__ = True` among a class's assignments.
+fn is_abstract(assignments: &[Expr<'_>]) -> bool {
+    assignments.iter().any(|a| {
+        a.field("left")
+            .is_some_and(|l| l.source() == "__abstract__")
+            && a.field("right").is_some_and(|r| r.kind() == "true")
+    })
+}
+
+/// A class body with `@declared_attr` (or `.directive`) `def
+/// __tablename__(cls): return cls.__name__.lower()`.
+fn lowers_its_name(body: Expr<'_>) -> bool {
+    body.named_children().into_iter().any(|statement| {
+        if statement.kind() != "decorated_definition" {
+            return false;
+        }
+        let Some(function) = statement.field("definition") else {
+            return false;
+        };
+        let declared = statement
+            .named_children()
+            .iter()
+            .any(|d| d.kind() == "decorator" && d.source().contains("declared_attr"));
+        declared
+            && function
+                .field("name")
+                .is_some_and(|n| n.source() == "__tablename__")
+            && function.field("body").is_some_and(|b| {
+                b.named_children().iter().any(|r| {
+                    r.kind() == "return_statement"
+                        && r.source().split_whitespace().collect::<String>()
+                            == "returncls.__name__.lower()"
+                })
+            })
     })
 }
 
@@ -664,6 +706,10 @@ struct ClassDef {
     table: Text,
     columns: Vec<ColumnDef>,
     relationships: Vec<RelationshipSpec>,
+    /// Every base is known (the file's own classes, SQLAlchemy's,
+    /// Flask-SQLAlchemy's or SQLModel's), so `columns` is all the mapper
+    /// maps, in its order; otherwise the table's columns are taken.
+    knows_all_columns: bool,
 }
 
 /// One attribute assignment of a mapped class, in a class body or at
@@ -859,11 +905,23 @@ impl Reader<'_> {
         let entities = std::mem::take(&mut self.classes)
             .into_iter()
             .map(|class| EntitySpec {
+                // The mapper's columns in its order: the class's own, then
+                // its mixins' (SQLAlchemy's order), or SQLModel's field order.
+                // (An attribute a class redeclares counts once, where the
+                // class itself puts it.)
+                columns: (class.knows_all_columns && !class.columns.is_empty()).then(|| {
+                    let mut names: Vec<String> = Vec::new();
+                    for c in &class.columns {
+                        if !names.contains(&c.column) {
+                            names.push(c.column.clone());
+                        }
+                    }
+                    Located::bare(names)
+                }),
                 name: class.name,
                 table: Some(class.table),
                 label: None,
                 primary_key: None,
-                columns: None,
                 inherits: None,
                 polymorphic_on: None,
                 polymorphic_identity: None,
@@ -935,9 +993,32 @@ impl Reader<'_> {
             sqlmodel_bases.push(SqlModelBase {
                 name: name.source().to_string(),
                 fields: assignments,
+                mixin: false,
+                lower_tablename: false,
             });
             return;
         }
+        // Mixins and abstract bases of the file lend their columns and
+        // relationships (SQLAlchemy puts a class's own columns first).
+        let base_names: Vec<String> = class
+            .field("superclasses")
+            .map(|list| list.named_children())
+            .unwrap_or_default()
+            .into_iter()
+            .filter_map(|b| b.dotted().and_then(|d| d.last().map(|l| l.to_string())))
+            .collect();
+        let mixins: Vec<&SqlModelBase<'a>> = base_names
+            .iter()
+            .filter_map(|b| sqlmodel_bases.iter().find(|m| m.mixin && &m.name == b))
+            .collect();
+        let lower_tablename = lowers_its_name(body) || mixins.iter().any(|m| m.lower_tablename);
+        // `__abstract__` counts only where it is written (declarative reads
+        // it from the class's own `__dict__`).
+        let abstract_ = is_abstract(&assignments);
+        let assignments: Vec<Expr<'a>> = assignments
+            .into_iter()
+            .chain(mixins.iter().flat_map(|m| m.fields.iter().copied()))
+            .collect();
         let dunder = |wanted: &str| {
             assignments
                 .iter()
@@ -991,8 +1072,9 @@ impl Reader<'_> {
                     return;
                 }
             }
-        } else if sqlmodel.is_some() {
-            // SQLModel's `__tablename__` is `__name__.lower()`.
+        } else if sqlmodel.is_some() || (lower_tablename && !abstract_) {
+            // SQLModel's `__tablename__` is `__name__.lower()`, and so is a
+            // `declared_attr` one that returns `cls.__name__.lower()`.
             (
                 Located {
                     value: name.source().to_lowercase(),
@@ -1000,7 +1082,7 @@ impl Reader<'_> {
                 },
                 Vec::new(),
             )
-        } else if let Some(table) = self.flask_table(class, name, &assignments) {
+        } else if let Some(table) = self.flask_table(class, name, &assignments, abstract_) {
             (table, Vec::new())
         } else {
             let has_relationship = assignments.iter().any(|a| {
@@ -1019,14 +1101,32 @@ impl Reader<'_> {
                 );
             }
             unmapped.push(name.source().to_string());
+            sqlmodel_bases.push(SqlModelBase {
+                name: name.source().to_string(),
+                fields: assignments,
+                mixin: true,
+                lower_tablename,
+            });
             return;
         };
         let index = self.classes.len();
+        const KNOWN_BASES: [&str; 6] = [
+            "DeclarativeBase",
+            "DeclarativeBaseNoMeta",
+            "MappedAsDataclass",
+            "Model",
+            "SQLModel",
+            "object",
+        ];
+        let knows_all_columns = base_names.iter().all(|b| {
+            KNOWN_BASES.contains(&b.as_str()) || sqlmodel_bases.iter().any(|m| &m.name == b)
+        }) && columns.is_empty();
         self.classes.push(ClassDef {
             name: name.located(),
             table,
             columns,
             relationships: Vec::new(),
+            knows_all_columns,
         });
         for assignment in assignments {
             let Some(left) = assignment
@@ -1057,6 +1157,7 @@ impl Reader<'_> {
         class: Expr<'_>,
         name: Expr<'_>,
         assignments: &[Expr<'_>],
+        abstract_: bool,
     ) -> Option<Text> {
         let bases: Vec<Vec<&str>> = class
             .field("superclasses")
@@ -1073,11 +1174,6 @@ impl Reader<'_> {
             return None;
         }
         self.flask_classes.push(name.source().to_string());
-        let abstract_ = assignments.iter().any(|a| {
-            a.field("left")
-                .is_some_and(|l| l.source() == "__abstract__")
-                && a.field("right").is_some_and(|r| r.kind() == "true")
-        });
         let declares_key = assignments.iter().any(|a| {
             a.field("right").is_some_and(|r| {
                 let call = r.unwrapped();
