@@ -781,3 +781,38 @@ fn mixin_columns_are_mapped_in_sqlalchemys_order() {
     ];
     assert_eq!(got, expected);
 }
+
+#[test]
+fn a_class_column_the_database_lacks_is_an_error_at_the_class() {
+    // SQLAlchemy's SELECT would fail on it (no such column).
+    let dir = tempfile::TempDir::new().unwrap();
+    let text = std::fs::read_to_string("tests/fixtures/mixins/models.py")
+        .unwrap()
+        .replace(
+            "    body: Mapped[str]\n",
+            "    body: Mapped[str]\n    rating: Mapped[int]\n",
+        );
+    let model = dir.path().join("models.py");
+    std::fs::write(&model, text).unwrap();
+    let stderr = fails(
+        &[
+            "trace",
+            "--model",
+            model.to_str().unwrap(),
+            "--root",
+            "Post",
+        ],
+        1,
+    );
+    assert!(
+        stderr.starts_with(&format!(
+            "error: unknown column `posts.rating` in columns of entity Post\n  --> {}:38:7",
+            model.display()
+        )),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("columns of posts: id, title, body, user_id, created_at"),
+        "{stderr}"
+    );
+}

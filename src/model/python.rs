@@ -916,7 +916,11 @@ impl Reader<'_> {
                             names.push(c.column.clone());
                         }
                     }
-                    Located::bare(names)
+                    // A column the database lacks is reported at the class.
+                    Located {
+                        value: names,
+                        span: class.name.span.clone(),
+                    }
                 }),
                 name: class.name,
                 table: Some(class.table),
