@@ -816,3 +816,69 @@ fn a_class_column_the_database_lacks_is_an_error_at_the_class() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_scalar_annotation_or_uselist_false_is_a_one_to_one() {
+    // The reproduction in the research notes: SQLAlchemy 2.1.9 sends this
+    // statement for select(Account).order_by(Account.id).limit(5)
+    // .options(joinedload(Account.settings)): not wrapped in anon_1.
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("acc.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name VARCHAR(40));
+             CREATE TABLE settings (id INTEGER PRIMARY KEY, account_id INTEGER UNIQUE REFERENCES accounts(id), theme VARCHAR(20));
+             INSERT INTO accounts VALUES (1, 'a'), (2, 'b');
+             INSERT INTO settings VALUES (1, 1, 'dark');",
+        )
+        .unwrap();
+    let model = |settings: &str| {
+        format!(
+            "from typing import Optional\n\
+             from sqlalchemy import ForeignKey, String\n\
+             from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship\n\
+             class Base(DeclarativeBase):\n    pass\n\
+             class Account(Base):\n    __tablename__ = \"accounts\"\n    \
+             id: Mapped[int] = mapped_column(primary_key=True)\n    \
+             name: Mapped[str] = mapped_column(String(40))\n    {settings}\n\
+             class Settings(Base):\n    __tablename__ = \"settings\"\n    \
+             id: Mapped[int] = mapped_column(primary_key=True)\n    \
+             account_id: Mapped[int] = mapped_column(ForeignKey(\"accounts.id\"), unique=True)\n    \
+             theme: Mapped[str] = mapped_column(String(20))\n    \
+             account: Mapped[\"Account\"] = relationship(back_populates=\"settings\")\n"
+        )
+    };
+    for settings in [
+        "settings: Mapped[Optional[\"Settings\"]] = relationship(back_populates=\"account\")",
+        "settings = relationship(\"Settings\", back_populates=\"account\", uselist=False)",
+    ] {
+        let path = dir.path().join("models.py");
+        std::fs::write(&path, model(settings)).unwrap();
+        let out: Value = serde_json::from_str(&ok(&[
+            "trace",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            path.to_str().unwrap(),
+            "--expand",
+            "settings",
+            "--strategy",
+            "joined",
+            "--limit",
+            "5",
+            "--format",
+            "json",
+        ]))
+        .unwrap();
+        assert_eq!(
+            out["statements"][0]["sql"],
+            "SELECT accounts.id, accounts.name, settings_1.id AS id_1, settings_1.account_id, \
+             settings_1.theme FROM accounts LEFT OUTER JOIN settings AS settings_1 ON \
+             accounts.id = settings_1.account_id ORDER BY accounts.id LIMIT ? OFFSET ?",
+            "{settings}"
+        );
+        assert_eq!(out["graph"][0]["settings"]["pk"], 1, "{settings}");
+        assert_eq!(out["graph"][1]["settings"], Value::Null, "{settings}");
+    }
+}

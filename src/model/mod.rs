@@ -458,7 +458,7 @@ impl Model {
                             out.order_by = Some(text(&terms.join(", ")));
                         }
                         out.back_populates = rel.back_populates.as_deref().map(text);
-                        if !rel.uselist && rel.direction == Direction::OneToMany {
+                        if !rel.uselist && rel.direction != Direction::ManyToOne {
                             out.uselist = Some(Located::bare(false));
                         }
                         if rel.chunksize != resolve::DEFAULT_CHUNKSIZE {

@@ -743,6 +743,10 @@ impl ColumnRef<'_> {
 struct Annotation {
     target: Option<Text>,
     lazy: Option<Text>,
+    /// `Mapped["X"]` or `Mapped[Optional["X"]]` rather than a collection:
+    /// SQLAlchemy makes the relationship `uselist=False` (a one-to-one on
+    /// the one-to-many side).
+    scalar: Option<Span>,
 }
 
 /// The arguments of one `relationship()`, `dynamic_loader()` or `backref()`
@@ -755,6 +759,8 @@ struct Options<'a> {
     secondary: Option<Expr<'a>>,
     lazy: Option<Text>,
     innerjoin: Option<Located<bool>>,
+    /// `uselist=True` / `uselist=False` as written.
+    uselist: Option<Located<bool>>,
     order_by: Option<Expr<'a>>,
     back_populates: Option<Text>,
     backref: Option<Expr<'a>>,
@@ -1440,6 +1446,14 @@ impl Reader<'_> {
         spec.back_populates = options.back_populates;
         spec.innerjoin = options.innerjoin;
         spec.direction = direction;
+        // A scalar annotation makes it hold one object (SQLAlchemy derives
+        // uselist=False from it), unless uselist= says otherwise.
+        spec.uselist = options.uselist.clone();
+        if spec.uselist.is_none()
+            && let Some(span) = annotation.scalar.clone()
+        {
+            spec.uselist = Some(Located::new(false, span));
+        }
         if spec.secondary.is_some() {
             for &(keyword, expr) in &options.joins {
                 let condition = self
@@ -1566,6 +1580,7 @@ impl Reader<'_> {
         reverse.back_populates = Some(forward.name.clone());
         reverse.lazy = options.lazy;
         reverse.innerjoin = options.innerjoin;
+        reverse.uselist = options.uselist.clone();
         let reverse_display = format!("{}.{}", forward.target.value, name.value);
         reverse.order_by = self.order_by_option(
             target_class.unwrap_or(class),
@@ -1617,6 +1632,13 @@ impl Reader<'_> {
                 "secondary" => options.secondary = Some(value),
                 "lazy" => options.lazy = self.read_lazy(value, display)?,
                 "innerjoin" => options.innerjoin = self.read_innerjoin(value, display),
+                "uselist" => {
+                    options.uselist = match value.kind() {
+                        "true" => Some(Located::new(true, value.span())),
+                        "false" => Some(Located::new(false, value.span())),
+                        _ => None,
+                    }
+                }
                 "order_by" => options.order_by = Some(value),
                 "back_populates" => match value.string() {
                     Some(name) => options.back_populates = Some(name),
@@ -2074,10 +2096,49 @@ fn read_annotation(annotation: Expr<'_>) -> Annotation {
         Some("DynamicMapped") => Some("dynamic"),
         _ => return Annotation::default(),
     };
+    let scalar = match (lazy, args.first()) {
+        (None, Some(arg)) if !is_collection_type(*arg) => Some(arg.span()),
+        _ => None,
+    };
     Annotation {
         target: args.first().and_then(|a| type_target(*a)),
         lazy: lazy.map(|l| Located::new(l.to_string(), head.span())),
+        scalar,
     }
+}
+
+/// `list["Post"]`, `Set[Post]`, `"dict[str, Note]"`: a collection type.
+fn is_collection_type(expr: Expr<'_>) -> bool {
+    let expr = expr.unwrapped();
+    if expr.kind() == "string" {
+        return in_string(expr, |e| Some(is_collection_type(e))).unwrap_or(false);
+    }
+    let head = annotation_generic(expr).map_or(expr, |(head, _)| head);
+    head.dotted()
+        .and_then(|d| d.last().copied())
+        .is_some_and(|name| {
+            matches!(
+                name,
+                "list"
+                    | "List"
+                    | "set"
+                    | "Set"
+                    | "frozenset"
+                    | "FrozenSet"
+                    | "dict"
+                    | "Dict"
+                    | "Sequence"
+                    | "MutableSequence"
+                    | "Collection"
+                    | "Iterable"
+                    | "Mapping"
+                    | "MutableMapping"
+                    | "MutableSet"
+                    | "AbstractSet"
+                    | "tuple"
+                    | "Tuple"
+            )
+        })
 }
 
 /// `X[a, b]` as `X` and `[a, b]`: a `generic_type` in an annotation, a
