@@ -626,3 +626,37 @@ fn flask_models_map_without_tablename_and_subclasses_are_reported() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn the_mapped_columns_are_the_classes_unless_a_call_could_hide_one() {
+    let text = "from sqlalchemy import Column, Integer, String\n\
+        from sqlalchemy.orm import DeclarativeBase\n\
+        class Base(DeclarativeBase):\n    pass\n\
+        class Stamp:\n    created = Column(String)\n\
+        class User(Stamp, Base):\n    __tablename__ = \"users\"\n    id = Column(Integer, primary_key=True)\n    name = Column(String)\n\
+        def pk():\n    return Column(Integer, primary_key=True)\n\
+        class Post(Base):\n    __tablename__ = \"posts\"\n    id = pk()\n    title = Column(String)\n";
+    let parsed = parse_ok("models.py", text);
+    let columns = |name: &str| {
+        parsed
+            .spec
+            .entities
+            .iter()
+            .find(|e| e.name.value == name)
+            .unwrap()
+            .columns
+            .as_ref()
+            .map(|c| c.value.clone())
+    };
+    // Own columns first, then the mixin's, as SQLAlchemy orders them.
+    assert_eq!(
+        columns("User"),
+        Some(vec![
+            "id".to_string(),
+            "name".to_string(),
+            "created".to_string()
+        ])
+    );
+    // `pk()` may return a column: the table's columns are taken instead.
+    assert_eq!(columns("Post"), None);
+}

@@ -441,6 +441,22 @@ fn sqlmodel_field(attr: &Attr<'_>, name: Text) -> Option<ColumnDef> {
     })
 }
 
+/// Calls in a class body whose meaning for the mapped columns is known:
+/// columns, relationships, and attributes that map no column of their own.
+const KNOWN_CALLS: &[&str] = &[
+    "Column",
+    "mapped_column",
+    "Field",
+    "relationship",
+    "Relationship",
+    "dynamic_loader",
+    "backref",
+    "synonym",
+    "association_proxy",
+    "query_expression",
+    "Table",
+];
+
 /// `__abstract__ = True` among a class's assignments.
 fn is_abstract(assignments: &[Expr<'_>]) -> bool {
     assignments.iter().any(|a| {
@@ -1128,9 +1144,23 @@ impl Reader<'_> {
             "SQLModel",
             "object",
         ];
-        let knows_all_columns = base_names.iter().all(|b| {
-            KNOWN_BASES.contains(&b.as_str()) || sqlmodel_bases.iter().any(|m| &m.name == b)
-        }) && columns.is_empty();
+        // A call the reader does not know (a helper returning a column, an
+        // alias of Column) may be a column: then the table's columns are
+        // taken, as they always were.
+        let knows_every_call = assignments.iter().all(|a| {
+            let Some(call) = a.field("right").map(Expr::unwrapped) else {
+                return true;
+            };
+            call.kind() != "call"
+                || a.field("left")
+                    .is_some_and(|l| l.source().starts_with("__"))
+                || call.call_name().is_some_and(|f| KNOWN_CALLS.contains(&f))
+        });
+        let knows_all_columns = knows_every_call
+            && base_names.iter().all(|b| {
+                KNOWN_BASES.contains(&b.as_str()) || sqlmodel_bases.iter().any(|m| &m.name == b)
+            })
+            && columns.is_empty();
         self.classes.push(ClassDef {
             name: name.located(),
             table,
