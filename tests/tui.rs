@@ -727,3 +727,45 @@ fn the_models_warnings_are_counted_in_the_title_and_listed_on_bang() {
         assert!(app.overlay.is_none());
     }
 }
+
+#[test]
+fn keyset_paging_walks_a_composite_key() {
+    // 620 ledgers keyed (tenant_id, n): G fetches the last page by the
+    // whole key, paging down from the top walks it with (a, b) > (?, ?).
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("shapes.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&std::fs::read_to_string("tests/fixtures/shapes/shapes.sql").unwrap())
+        .unwrap();
+    let model = dir.path().join("ledger.toml");
+    std::fs::write(
+        &model,
+        "[entities.Ledger]\ntable = \"ledgers\"\nlabel = \"title\"\n",
+    )
+    .unwrap();
+    let ws = workspace::open(Some(&db), &[model], false).unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::End);
+    let text = screen(&app);
+    assert!(text.contains("Ledgers 587-620 of 620"), "{text}");
+    assert!(text.contains("(2, 310)  L2-310"), "{text}");
+    key(&mut app, KeyCode::Home);
+    for _ in 0..6 {
+        key(&mut app, KeyCode::PageDown);
+    }
+    let text = screen(&app);
+    assert!(text.contains("(1, 205)  L1-205"), "{text}");
+    let sql: Vec<String> = ws
+        .conn
+        .log()
+        .statements
+        .iter()
+        .map(|s| s.sql.to_string())
+        .collect();
+    assert!(
+        sql.iter()
+            .any(|s| s.contains("WHERE (ledgers.tenant_id, ledgers.n) > (?, ?)")),
+        "{sql:#?}"
+    );
+}

@@ -101,16 +101,19 @@ enum Form {
 impl Form {
     fn of(model: &Model, rel_id: RelId) -> Form {
         let rel = model.rel(rel_id);
+        // The join's parent columns are the parent's key (so the parents'
+        // keys can be asked for without the parents).
+        let from_parent_key = || {
+            let mut columns = rel.join.parent_columns();
+            let mut pk = model.entity(rel.parent).pk.clone();
+            columns.sort_unstable();
+            pk.sort_unstable();
+            columns == pk
+        };
         let omit_join = match rel.direction {
             Direction::ManyToOne => model.uses_get(rel),
-            Direction::ManyToMany => rel.parent != rel.target,
-            Direction::OneToMany => {
-                let mut columns = rel.join.parent_columns();
-                let mut pk = model.entity(rel.parent).pk.clone();
-                columns.sort_unstable();
-                pk.sort_unstable();
-                columns == pk
-            }
+            Direction::ManyToMany => rel.parent != rel.target && from_parent_key(),
+            Direction::OneToMany => from_parent_key(),
         };
         match (omit_join, rel.direction) {
             (false, _) => Form::JoinedToParent,
