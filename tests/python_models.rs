@@ -660,3 +660,23 @@ fn the_mapped_columns_are_the_classes_unless_a_call_could_hide_one() {
     // `pk()` may return a column: the table's columns are taken instead.
     assert_eq!(columns("Post"), None);
 }
+
+#[test]
+fn a_class_below_the_base_without_a_table_is_reported_a_mixin_is_not() {
+    let text = "from sqlalchemy import Column, ForeignKey, Integer\n\
+        from sqlalchemy.orm import DeclarativeBase, relationship\n\
+        class Base(DeclarativeBase):\n    pass\n\
+        class Owned:\n    user_id = Column(ForeignKey(\"users.id\"))\n    owner = relationship(\"User\")\n\
+        class Abstract(Base):\n    __abstract__ = True\n\
+        class Forgotten(Abstract):\n    id = Column(Integer, primary_key=True)\n\
+        class User(Base):\n    __tablename__ = \"users\"\n    id = Column(Integer, primary_key=True)\n";
+    let parsed = parse_ok("models.py", text);
+    let warnings: Vec<String> = parsed.warnings.iter().map(|w| w.to_string()).collect();
+    assert_eq!(warnings.len(), 1, "{warnings:?}");
+    assert!(
+        warnings[0].starts_with(
+            "warning: class Forgotten has no `__tablename__` or `__table__`: SQLAlchemy refuses to map it, and it is left out\n  --> models.py:10:7"
+        ),
+        "{warnings:?}"
+    );
+}

@@ -116,6 +116,7 @@ pub fn parse(source: SourceFile, lenient: bool) -> Result<ParsedModel, Diagnosti
             tables: Vec::new(),
             classes: Vec::new(),
             flask_classes: Vec::new(),
+            declarative: Vec::new(),
         };
         let spec = reader.read(module)?;
         (spec, reader.warnings)
@@ -796,6 +797,10 @@ struct Reader<'s> {
     /// `__abstract__`): their subclasses get table names derived as
     /// Flask-SQLAlchemy derives them.
     flask_classes: Vec<String>,
+    /// Declarative bases (`class Base(DeclarativeBase)`, `Base =
+    /// declarative_base()`) and the unmapped classes that derive from them:
+    /// a class below one must map a table, or SQLAlchemy refuses it.
+    declarative: Vec<String>,
 }
 
 impl Reader<'_> {
@@ -839,6 +844,9 @@ impl Reader<'_> {
                     match left.kind() {
                         "identifier" if right.call_name() == Some("Table") => {
                             self.read_table(left.source(), right);
+                        }
+                        "identifier" if right.call_name() == Some("declarative_base") => {
+                            self.declarative.push(left.source().to_string());
                         }
                         "attribute" => outside.push(assignment),
                         _ => {}
@@ -1111,19 +1119,23 @@ impl Reader<'_> {
         } else if let Some(table) = self.flask_table(class, name, &assignments, abstract_) {
             (table, Vec::new())
         } else {
-            let has_relationship = assignments.iter().any(|a| {
-                a.field("right")
-                    .and_then(|r| r.unwrapped().call_name())
-                    .is_some_and(|f| f == "relationship" || f == "dynamic_loader")
-            });
-            if has_relationship {
+            // Below a declarative base a class must map a table (or be
+            // `__abstract__`); a mixin need not.
+            let is_base = base_names
+                .iter()
+                .any(|b| matches!(b.as_str(), "DeclarativeBase" | "DeclarativeBaseNoMeta"));
+            let below_base = base_names.iter().any(|b| self.declarative.contains(b));
+            if is_base || below_base {
+                self.declarative.push(name.source().to_string());
+            }
+            if below_base && !abstract_ {
                 self.warn(
                     name.span(),
                     format!(
-                        "class {} has relationships but no `__tablename__`; it is not read as an entity",
+                        "class {} has no `__tablename__` or `__table__`: SQLAlchemy refuses to map it, and it is left out",
                         name.source()
                     ),
-                    "give it `__tablename__ = \"...\"`, as loadscope does not derive table names",
+                    "give it `__tablename__ = \"...\"`, or `__abstract__ = True` if it is a base for other classes",
                 );
             }
             unmapped.push(name.source().to_string());
