@@ -15,28 +15,26 @@ that load objects under every loading strategy by loader options.
 
 from __future__ import annotations
 
-import json
-import sqlite3
 import sys
 import tempfile
+from datetime import datetime
 import warnings
 from pathlib import Path
 
-import sqlalchemy
 from flask import Flask
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 sys.path.insert(0, str(ROOT_DIR / "tests" / "fixtures" / "flask"))
-from sqlalchemy_oracle import TOP_LOADERS, Recorder, fs  # noqa: E402
+from app_oracle import LOADING, dump, record  # noqa: E402
+from sqlalchemy_oracle import Recorder  # noqa: E402
 
 import models  # noqa: E402
 
 FLASK_DIR = ROOT_DIR / "tests" / "fixtures" / "flask"
 OUT_DIR = ROOT_DIR / "tests" / "fixtures" / "sqlalchemy_flask"
 LABELS = {"User": "username", "Post": "body", "OrderLine": None, "HTTPRequest": "path"}
-LOADING = ["select", "immediate", "joined", "joined+innerjoin", "subquery", "selectin"]
 
 # (root, relationship, its mapping's lazy)
 PATHS = [
@@ -54,12 +52,17 @@ PATHS = [
 def populate(db) -> None:
     users = [models.User(id=i, username=f"u{i}", email=f"u{i}@example.org") for i in (1, 2, 3, 4)]
     db.session.add_all(users)
-    users[0].followed.append(users[1])
-    users[0].followed.append(users[2])
-    users[2].followed.append(users[0])
-    users[3].followed.append(users[0])
+    db.session.flush()
+    # The link rows in a fixed order (the unit of work orders appended
+    # ones by set): rows without an order_by come back in this order.
+    db.session.execute(
+        models.followers.insert(),
+        [{"follower_id": a, "followed_id": b} for a, b in [(1, 2), (1, 3), (3, 1), (4, 1)]],
+    )
     for pid, uid in [(1, 1), (2, 1), (3, 2), (4, 4)]:
-        db.session.add(models.Post(id=pid, body=f"post {pid}", user_id=uid))
+        db.session.add(
+            models.Post(id=pid, body=f"post {pid}", user_id=uid, timestamp=datetime(2026, 11, pid))
+        )
     for lid, pid in [(1, 1), (2, 1), (3, 3)]:
         db.session.add(models.OrderLine(id=lid, quantity=lid, post_id=pid))
     for rid, uid in [(1, 1), (2, 1), (3, 3)]:
@@ -67,61 +70,16 @@ def populate(db) -> None:
     db.session.commit()
 
 
-def identity(obj):
-    key = inspect(obj).identity
-    return key[0] if len(key) == 1 else list(key)
-
-
-def node(obj) -> dict:
-    entity = type(obj).__name__
-    label = LABELS[entity]
-    return {"entity": entity, "pk": identity(obj), "label": getattr(obj, label) if label else None}
-
-
-def run(db, recorder: Recorder, root: str, rel: str, strategy: str, via: str) -> dict:
-    cls = getattr(models, root)
-    stmt = select(cls).order_by(cls.id).limit(3)
-    if via == "options":
-        stmt = stmt.options(TOP_LOADERS[strategy](getattr(cls, rel)))
-    recorder.statements = []
-    recorder.active = True
-    errors = []
-    try:
-        db.session.expunge_all()
-        objects = db.session.scalars(stmt).unique().all()
-        graph = []
-        for obj in objects:
-            out = node(obj)
-            value = getattr(obj, rel)
-            prop = inspect(cls).relationships[rel]
-            if strategy == "dynamic":
-                out[rel] = [node(v) for v in value]
-            elif prop.uselist:
-                out[rel] = [node(v) for v in value]
-            else:
-                out[rel] = None if value is None else node(value)
-            graph.append(out)
-    finally:
-        recorder.active = False
-        db.session.rollback()
-    name = f"{cls.__tablename__}_{rel}_{fs(strategy)}{'_option' if via == 'options' else ''}"
-    return {
-        "name": name,
-        "sqlalchemy": sqlalchemy.__version__,
-        "root": root,
-        "limit": 3,
-        "expand": [rel],
-        "strategies": {rel: strategy},
-        "via": via,
-        "statements": recorder.statements,
-        "graph": graph,
-        "errors": errors,
-    }
-
-
 def main() -> int:
     warnings.filterwarnings("ignore", message=".*noload.*")
-    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    scenarios = []
+    for root, rel, lazy in PATHS:
+        scenarios.append((root, rel, lazy, "mapping"))
+        # On a dynamic relationship lazy-style options leave the attribute
+        # as it is; eager ones are refused, and noload() runs the query per
+        # parent row, which loadscope refuses (see the CLI tests).
+        options = LOADING if lazy != "dynamic" else ["select", "raise", "raise_on_sql"]
+        scenarios += [(root, rel, s, "options") for s in options]
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "app.db"
         app = Flask(__name__)
@@ -131,30 +89,10 @@ def main() -> int:
             db = models.db
             db.create_all()
             populate(db)
-            dump = "\n".join(sqlite3.connect(path).iterdump()) + "\n"
-            header = (
-                "-- Generated by scripts/flask_oracle.py from models.py; do not edit.\n"
-                "PRAGMA foreign_keys = OFF;\n"
-            )
-            (FLASK_DIR / "app.sql").write_text(header + dump)
+            dump(path, FLASK_DIR / "app.sql", "flask_oracle.py")
             recorder = Recorder()
             event.listen(db.engine, "before_cursor_execute", recorder)
-            for root, rel, lazy in PATHS:
-                scenarios = [(lazy, "mapping")]
-                if lazy != "dynamic":
-                    scenarios += [(s, "options") for s in LOADING]
-                else:
-                    # Lazy-style options leave a dynamic attribute as it is
-                    # (eager ones are refused, and noload() runs the query
-                    # per parent row, which loadscope refuses: see the CLI
-                    # tests).
-                    scenarios += [(s, "options") for s in ["select", "raise", "raise_on_sql"]]
-                for strategy, via in scenarios:
-                    fixture = run(db, recorder, root, rel, strategy, via)
-                    (OUT_DIR / f"{fixture['name']}.json").write_text(
-                        json.dumps(fixture, indent=2) + "\n"
-                    )
-                    print(f"{fixture['name']:45} {len(fixture['statements'])} statements")
+            record(db.session, recorder, models, LABELS, scenarios, OUT_DIR)
     return 0
 
 

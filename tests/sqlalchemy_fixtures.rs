@@ -26,57 +26,55 @@ fn normalize(sql: &str) -> String {
 /// A database and loadscope's model of the oracle's classes.
 struct Subject {
     fixtures: &'static str,
-    open: fn() -> Connection,
+    /// The database: the sample, or an SQL script the oracle wrote.
+    script: Option<&'static str>,
     model: &'static str,
     at_least: usize,
 }
 
+impl Subject {
+    fn open(&self) -> Connection {
+        let Some(script) = self.script else {
+            return open_sample().unwrap();
+        };
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(&std::fs::read_to_string(script).unwrap())
+            .unwrap();
+        conn
+    }
+}
+
 const SAMPLE: Subject = Subject {
     fixtures: "tests/fixtures/sqlalchemy",
-    open: || open_sample().unwrap(),
+    script: None,
     model: "assets/models/blog.toml",
     at_least: 552,
 };
 
 const SHAPES: Subject = Subject {
     fixtures: "tests/fixtures/sqlalchemy_shapes",
-    open: || {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&std::fs::read_to_string("tests/fixtures/shapes/shapes.sql").unwrap())
-            .unwrap();
-        conn
-    },
+    script: Some("tests/fixtures/shapes/shapes.sql"),
     model: "tests/fixtures/shapes/shapes.toml",
     at_least: 473,
 };
 
 const FLASK: Subject = Subject {
     fixtures: "tests/fixtures/sqlalchemy_flask",
-    open: || {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&std::fs::read_to_string("tests/fixtures/flask/app.sql").unwrap())
-            .unwrap();
-        conn
-    },
+    script: Some("tests/fixtures/flask/app.sql"),
     model: "tests/fixtures/flask/models.py",
     at_least: 47,
 };
 
 const SQLMODEL: Subject = Subject {
     fixtures: "tests/fixtures/sqlalchemy_sqlmodel",
-    open: || {
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&std::fs::read_to_string("tests/fixtures/sqlmodel/app.sql").unwrap())
-            .unwrap();
-        conn
-    },
+    script: Some("tests/fixtures/sqlmodel/app.sql"),
     model: "tests/fixtures/sqlmodel/models.py",
     at_least: 28,
 };
 
 fn check(subject: &Subject, path: &Path) -> Result<(), String> {
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let conn = TracedConnection::new((subject.open)());
+    let conn = TracedConnection::new(subject.open());
     let schema = Schema::read(conn.raw()).unwrap();
     let mut model = Model::load_file(Path::new(subject.model), &schema, false).unwrap();
     // A mapping's innerjoin=True under lazy="select".

@@ -458,6 +458,17 @@ const KNOWN_CALLS: &[&str] = &[
     "Table",
 ];
 
+/// The last names of a class's bases: `Base`, `Model` for `db.Model`.
+fn base_names(class: Expr<'_>) -> Vec<String> {
+    class
+        .field("superclasses")
+        .map(|list| list.named_children())
+        .unwrap_or_default()
+        .into_iter()
+        .filter_map(|b| b.dotted().and_then(|d| d.last().map(|l| l.to_string())))
+        .collect()
+}
+
 /// `__abstract__ = True` among a class's assignments.
 fn is_abstract(assignments: &[Expr<'_>]) -> bool {
     assignments.iter().any(|a| {
@@ -1034,13 +1045,7 @@ impl Reader<'_> {
         }
         // Mixins and abstract bases of the file lend their columns and
         // relationships (SQLAlchemy puts a class's own columns first).
-        let base_names: Vec<String> = class
-            .field("superclasses")
-            .map(|list| list.named_children())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|b| b.dotted().and_then(|d| d.last().map(|l| l.to_string())))
-            .collect();
+        let base_names = base_names(class);
         let mixins: Vec<&SqlModelBase<'a>> = base_names
             .iter()
             .filter_map(|b| sqlmodel_bases.iter().find(|m| m.mixin && &m.name == b))
@@ -1061,14 +1066,7 @@ impl Reader<'_> {
         };
         // A subclass of a mapped class is mapper inheritance (single-table
         // without a table or a key of its own, joined-table with them).
-        let bases: Vec<String> = class
-            .field("superclasses")
-            .map(|list| list.named_children())
-            .unwrap_or_default()
-            .into_iter()
-            .filter_map(|b| b.dotted().and_then(|d| d.last().map(|l| l.to_string())))
-            .collect();
-        if let Some(base) = bases.iter().find(|b| self.class_index(b).is_some()) {
+        if let Some(base) = base_names.iter().find(|b| self.class_index(b).is_some()) {
             self.warn(
                 name.span(),
                 format!(
