@@ -89,7 +89,7 @@ def main() -> int:
             db = models.db
             db.create_all()
             populate(db)
-            dump(path, FLASK_DIR / "app.sql", "flask_oracle.py")
+            dump(path, FLASK_DIR / "app.sql", "scripts/flask_oracle.py")
             recorder = Recorder()
             event.listen(db.engine, "before_cursor_execute", recorder)
             record(db.session, recorder, models, LABELS, scenarios, OUT_DIR)

@@ -70,7 +70,7 @@ def main() -> int:
         models.SQLModel.metadata.create_all(engine)
         with Session(engine) as session:
             populate(session)
-        dump(path, HERE_DIR / "app.sql", "sqlmodel_oracle.py")
+        dump(path, HERE_DIR / "app.sql", "scripts/sqlmodel_oracle.py")
         recorder = Recorder()
         event.listen(engine, "before_cursor_execute", recorder)
         with Session(engine) as session:

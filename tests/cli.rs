@@ -882,3 +882,44 @@ fn a_scalar_annotation_or_uselist_false_is_a_one_to_one() {
         assert_eq!(out["graph"][1]["settings"], Value::Null, "{settings}");
     }
 }
+
+#[test]
+fn a_dataclass_style_model_sends_what_sqlalchemy_sends() {
+    // tests/fixtures/dataclass: MappedAsDataclass, Annotated keys,
+    // foreign_keys= strings and lists, remote_side= a string, a lambda
+    // order_by with desc(). statements.jsonl is SQLAlchemy 2.1.9's.
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("app.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&std::fs::read_to_string("tests/fixtures/dataclass/app.sql").unwrap())
+        .unwrap();
+    let recorded = std::fs::read_to_string("tests/fixtures/dataclass/statements.jsonl").unwrap();
+    for line in recorded.lines() {
+        let want: Value = serde_json::from_str(line).unwrap();
+        let mut args = vec![
+            "trace",
+            "--db",
+            db.to_str().unwrap(),
+            "--model",
+            "tests/fixtures/dataclass/models.py",
+            "--format",
+            "json",
+        ];
+        args.extend(
+            want["args"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|a| a.as_str().unwrap()),
+        );
+        let out: Value = serde_json::from_str(&ok(&args)).unwrap();
+        let got: Vec<Value> = out["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::json!([s["sql"], s["params"]]))
+            .collect();
+        assert_eq!(&Value::Array(got), &want["statements"], "{}", want["name"]);
+    }
+}
