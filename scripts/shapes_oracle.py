@@ -1,6 +1,6 @@
 """SQLAlchemy oracle for the mapping shapes real applications use.
 
-Dev-only, like sqlalchemy_oracle.py (whose recorder and option helpers it
+Dev-only, like sqlalchemy_oracle.py (whose recorder, options and run it
 shares). It maps a second schema, tests/fixtures/shapes/, with the shapes
 the sample lacks:
 
@@ -49,20 +49,18 @@ from sqlalchemy import (
     create_engine,
     event,
     inspect,
-    select,
 )
 from sqlalchemy.orm import DeclarativeBase, Session, mapped_column, relationship
 from sqlalchemy.pool import StaticPool
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from sqlalchemy_oracle import (  # noqa: E402
-    OPTION_LOADERS,
     REFERENCE_VERSION,
-    TOP_LOADERS,
+    Models,
     Recorder,
-    access,
     fs,
     lazy_kwargs,
+    run,
 )
 
 ROOT_DIR = Path(__file__).resolve().parent.parent
@@ -330,10 +328,14 @@ def populate(session: Session, c: dict[str, type]) -> None:
             c["Invoice"](id=iid, tenant_id=tenant, account_number=number, amount=amount)
         )
     session.flush()
-    follows = [(1, 2), (1, 3), (2, 1), (3, 1), (3, 2), (4, 1), (5, 4), (2, 5)]
-    by_id = {cu.id: cu for cu in customers}
-    for follower, followed in follows:
-        by_id[follower].following.append(by_id[followed])
+    # The link rows in a fixed order (the unit of work orders appended
+    # ones by set), so that two runs write the same database.
+    follows = c["Customer"].following.property.secondary
+    session.execute(
+        follows.insert(),
+        [{"follower_id": a, "followed_id": b}
+         for a, b in [(1, 2), (1, 3), (2, 1), (3, 1), (3, 2), (4, 1), (5, 4), (2, 5)]],
+    )
     for gid, name in [(1, "admins"), (2, "editors"), (3, "readers")]:
         session.add(c["Group"](id=gid, name=name))
     memberships = [(1, 1, "owner"), (1, 2, "member"), (2, 2, "owner"), (3, 3, "member"),
@@ -433,102 +435,7 @@ def all_scenarios() -> list[dict]:
     return out
 
 
-def lazy_settings(sc: dict) -> dict[str, str]:
-    out: dict[str, str] = dict(sc.get("mapping", {}))
-    for path in sc["expand"]:
-        strategy = sc["strategies"][path]
-        if sc["via"] == "options" and strategy not in ("dynamic", "write_only"):
-            continue
-        entity = sc["root"]
-        parts = path.split(".")
-        for part in parts[:-1]:
-            entity = RELATIONSHIPS[entity][part][0]
-        out[f"{entity}.{parts[-1]}"] = strategy
-    return out
-
-
-def loader_options(sc: dict, classes: dict[str, type]) -> list:
-    if sc["via"] != "options":
-        return []
-    opts = []
-    for path in sc["expand"]:
-        entity = sc["root"]
-        opt = None
-        parts = path.split(".")
-        for i, part in enumerate(parts):
-            strategy = sc["strategies"][".".join(parts[: i + 1])]
-            attr = getattr(classes[entity], part)
-            opt = TOP_LOADERS[strategy](attr) if opt is None else OPTION_LOADERS[strategy](opt, attr)
-            entity = RELATIONSHIPS[entity][part][0]
-        opts.append(opt)
-    return opts
-
-
-def identity(obj):
-    key = inspect(obj).identity
-    return key[0] if len(key) == 1 else list(key)
-
-
-def run(engine, recorder: Recorder, sc: dict) -> dict:
-    header = {
-        "name": sc["name"],
-        "sqlalchemy": sqlalchemy.__version__,
-        "root": sc["root"],
-        "limit": sc["limit"],
-        "expand": sc["expand"],
-        "strategies": sc["strategies"],
-        "via": sc["via"],
-    }
-    settings = lazy_settings(sc)
-    if any(v == "select+innerjoin" for v in settings.values()):
-        header["mapping"] = {k: v for k, v in settings.items() if v == "select+innerjoin"}
-    try:
-        classes = build_models(settings)
-    except sqlalchemy.exc.InvalidRequestError as exc:
-        return {**header, "config_error": str(exc).splitlines()[0]}
-    root_cls = classes[sc["root"]]
-    children: dict[str, list[str]] = {}
-    for path in sc["expand"]:
-        prefix, _, rel = path.rpartition(".")
-        children.setdefault(prefix, []).append(rel)
-    errors: list[dict] = []
-
-    def walk(session, obj, prefix: str) -> dict:
-        entity = type(obj).__name__
-        out = {"entity": entity, "pk": identity(obj), "label": getattr(obj, LABELS[entity])}
-        for rel in children.get(prefix, []):
-            path = f"{prefix}.{rel}" if prefix else rel
-            strategy = sc["strategies"][path]
-            try:
-                value = access(session, obj, rel, strategy)
-            except sqlalchemy.exc.SQLAlchemyError as exc:
-                errors.append(
-                    {"path": path, "parent_pk": identity(obj), "message": str(exc).splitlines()[0]}
-                )
-                continue
-            if RELATIONSHIPS[entity][rel][1]:
-                out[rel] = [walk(session, child, path) for child in value]
-            else:
-                out[rel] = None if value is None else walk(session, value, path)
-        return out
-
-    pk = inspect(root_cls).primary_key
-    stmt = select(root_cls).order_by(*pk)
-    opts = loader_options(sc, classes)
-    if opts:
-        stmt = stmt.options(*opts)
-    if sc["limit"] is not None:
-        stmt = stmt.limit(sc["limit"])
-    recorder.statements = []
-    recorder.active = True
-    try:
-        with Session(engine) as session:
-            roots = session.scalars(stmt).unique().all()
-            graph = [walk(session, obj, "") for obj in roots]
-    finally:
-        recorder.active = False
-        root_cls.registry.dispose()
-    return {**header, "statements": recorder.statements, "graph": graph, "errors": errors}
+SHAPES = Models(build_models, RELATIONSHIPS, LABELS)
 
 
 def composite_subquery_keys(sc: dict) -> list[list[str]]:
@@ -572,7 +479,7 @@ def run_pinned(engine, recorder: Recorder, sc: dict) -> dict:
     """
     wanted = composite_subquery_keys(sc)
     for _ in range(200):
-        fixture = run(engine, recorder, sc)
+        fixture = run(engine, recorder, sc, SHAPES)
         sqls = [st["sql"] for st in fixture.get("statements", [])]
 
         def in_order(labels):

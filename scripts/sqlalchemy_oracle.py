@@ -50,6 +50,7 @@ import sqlite3
 import sys
 import warnings
 from pathlib import Path
+from typing import Callable, NamedTuple
 
 import sqlalchemy
 from sqlalchemy import (
@@ -60,6 +61,7 @@ from sqlalchemy import (
     Table,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.orm import (
@@ -481,16 +483,27 @@ class Recorder:
             self.statements.append({"sql": statement, "params": params})
 
 
-def lazy_settings(sc: dict) -> dict[str, str]:
-    """Map each expand path to "Entity.relationship" and its strategy."""
-    out: dict[str, str] = {}
+class Models(NamedTuple):
+    """What a run needs to know of a set of models: how to build fresh
+    classes with given `lazy=` settings, each relationship's (target,
+    uselist) by entity, and each entity's label column (or None)."""
+
+    build: Callable[[dict[str, str]], dict[str, type]]
+    relationships: dict[str, dict[str, tuple[str, bool]]]
+    labels: dict[str, str | None]
+
+
+def lazy_settings(sc: dict, models: Models) -> dict[str, str]:
+    """Map each expand path to "Entity.relationship" and its strategy
+    (after the scenario's own "mapping" settings, if any)."""
+    out: dict[str, str] = dict(sc.get("mapping", {}))
     for path in sc["expand"]:
         if sc["via"] == "options" and sc["strategies"][path] not in ("dynamic", "write_only"):
             continue
         entity = sc["root"]
         parts = path.split(".")
         for part in parts[:-1]:
-            entity = RELATIONSHIPS[entity][part][0]
+            entity = models.relationships[entity][part][0]
         key = f"{entity}.{parts[-1]}"
         strategy = sc["strategies"][path]
         if key in out and out[key] != strategy:
@@ -523,7 +536,7 @@ TOP_LOADERS = {
 }
 
 
-def loader_options(sc: dict, classes: dict[str, type]) -> list:
+def loader_options(sc: dict, classes: dict[str, type], models: Models) -> list:
     """One option chain per expand path, e.g. selectinload(User.posts).joinedload(Post.comments)."""
     if sc["via"] != "options":
         return []
@@ -538,7 +551,7 @@ def loader_options(sc: dict, classes: dict[str, type]) -> list:
                 raise ValueError(f"{path}: no loader option for {strategy}")
             attr = getattr(classes[entity], part)
             opt = TOP_LOADERS[strategy](attr) if opt is None else OPTION_LOADERS[strategy](opt, attr)
-            entity = RELATIONSHIPS[entity][part][0]
+            entity = models.relationships[entity][part][0]
         opts.append(opt)
     return opts
 
@@ -552,8 +565,33 @@ def access(session: Session, obj, rel: str, strategy: str):
     return value
 
 
-def run(engine, recorder: Recorder, sc: dict) -> dict:
-    classes = build_models(lazy_settings(sc))
+def identity(obj):
+    """The object's primary key: a value, or a list for a composite key."""
+    key = inspect(obj).identity
+    return key[0] if len(key) == 1 else list(key)
+
+
+def run(engine, recorder: Recorder, sc: dict, models: Models | None = None) -> dict:
+    """One scenario in fresh classes and a fresh Session: the root query
+    ordered by the primary key, then every expand path depth first. A
+    mapping SQLAlchemy refuses records its refusal as "config_error"."""
+    models = models or SAMPLE
+    header = {
+        "name": sc["name"],
+        "sqlalchemy": sqlalchemy.__version__,
+        "root": sc["root"],
+        "limit": sc["limit"],
+        "expand": sc["expand"],
+        "strategies": sc["strategies"],
+        "via": sc["via"],
+    }
+    settings = lazy_settings(sc, models)
+    if "mapping" in sc:
+        header["mapping"] = sc["mapping"]
+    try:
+        classes = models.build(settings)
+    except sqlalchemy.exc.InvalidRequestError as exc:
+        return {**header, "config_error": str(exc).splitlines()[0]}
     root_cls = classes[sc["root"]]
 
     # children of each path prefix, in expand order
@@ -564,17 +602,11 @@ def run(engine, recorder: Recorder, sc: dict) -> dict:
 
     errors: list[dict] = []
 
-    def node(obj) -> dict:
-        entity = type(obj).__name__
-        return {
-            "entity": entity,
-            "pk": obj.id,
-            "label": getattr(obj, LABELS[entity]),
-        }
-
     def walk(session, obj, prefix: str) -> dict:
-        out = node(obj)
-        entity = out["entity"]
+        entity = type(obj).__name__
+        label = models.labels[entity]
+        out = {"entity": entity, "pk": identity(obj),
+               "label": getattr(obj, label) if label else None}
         for rel in children.get(prefix, []):
             path = f"{prefix}.{rel}" if prefix else rel
             strategy = sc["strategies"][path]
@@ -582,17 +614,17 @@ def run(engine, recorder: Recorder, sc: dict) -> dict:
                 value = access(session, obj, rel, strategy)
             except sqlalchemy.exc.SQLAlchemyError as exc:
                 errors.append(
-                    {"path": path, "parent_pk": obj.id, "message": str(exc).splitlines()[0]}
+                    {"path": path, "parent_pk": identity(obj), "message": str(exc).splitlines()[0]}
                 )
                 continue
-            if RELATIONSHIPS[entity][rel][1]:
+            if models.relationships[entity][rel][1]:
                 out[rel] = [walk(session, child, path) for child in value]
             else:
                 out[rel] = None if value is None else walk(session, value, path)
         return out
 
-    stmt = select(root_cls).order_by(root_cls.id)
-    opts = loader_options(sc, classes)
+    stmt = select(root_cls).order_by(*inspect(root_cls).primary_key)
+    opts = loader_options(sc, classes, models)
     if opts:
         stmt = stmt.options(*opts)
     if sc["limit"] is not None:
@@ -608,18 +640,10 @@ def run(engine, recorder: Recorder, sc: dict) -> dict:
         recorder.active = False
         root_cls.registry.dispose()
 
-    return {
-        "name": sc["name"],
-        "sqlalchemy": sqlalchemy.__version__,
-        "root": sc["root"],
-        "limit": sc["limit"],
-        "expand": sc["expand"],
-        "strategies": sc["strategies"],
-        "via": sc["via"],
-        "statements": recorder.statements,
-        "graph": graph,
-        "errors": errors,
-    }
+    return {**header, "statements": recorder.statements, "graph": graph, "errors": errors}
+
+
+SAMPLE = Models(build_models, RELATIONSHIPS, LABELS)
 
 
 def compare_options(engine, recorder: Recorder) -> int:
