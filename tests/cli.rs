@@ -674,11 +674,9 @@ fn an_error_in_one_file_of_several_names_that_file_and_its_line() {
 /// The Flask fixture's database, in a temp dir (its User.posts is
 /// `lazy="dynamic"`).
 fn flask_db(dir: &std::path::Path) -> String {
-    let db = dir.join("app.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch(&std::fs::read_to_string("tests/fixtures/flask/app.sql").unwrap())
-        .unwrap();
-    db.display().to_string()
+    common::fixture_db(dir, "tests/fixtures/flask/app.sql")
+        .display()
+        .to_string()
 }
 
 #[test]
@@ -889,11 +887,7 @@ fn a_dataclass_style_model_sends_what_sqlalchemy_sends() {
     // foreign_keys= strings and lists, remote_side= a string, a lambda
     // order_by with desc(). statements.jsonl is SQLAlchemy 2.1.9's.
     let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("app.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(&std::fs::read_to_string("tests/fixtures/dataclass/app.sql").unwrap())
-        .unwrap();
+    let db = common::fixture_db(dir.path(), "tests/fixtures/dataclass/app.sql");
     let recorded = std::fs::read_to_string("tests/fixtures/dataclass/statements.jsonl").unwrap();
     for line in recorded.lines() {
         let want: Value = serde_json::from_str(line).unwrap();

@@ -2,6 +2,8 @@
 //! `update`, screens are drawn into ratatui's `TestBackend` and compared
 //! with insta snapshots (timings masked), at 120×40 and 80×24.
 
+mod common;
+
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use loadscope::cli::workspace::{self, Workspace};
 use loadscope::loader::Strategy;
@@ -622,11 +624,7 @@ fn the_selected_statement_scrolls_with_shift_j_and_k() {
 
 /// The shapes schema of the SQLAlchemy oracle, in a temp dir.
 fn shapes(dir: &std::path::Path) -> Workspace {
-    let db = dir.join("shapes.db");
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    conn.execute_batch(&std::fs::read_to_string("tests/fixtures/shapes/shapes.sql").unwrap())
-        .unwrap();
-    drop(conn);
+    let db = common::fixture_db(dir, "tests/fixtures/shapes/shapes.sql");
     let model = std::path::Path::new("tests/fixtures/shapes/shapes.toml");
     workspace::open(Some(&db), &[model.to_path_buf()], false).expect("the shapes schema opens")
 }
@@ -733,11 +731,7 @@ fn keyset_paging_walks_a_composite_key() {
     // 620 ledgers keyed (tenant_id, n): G fetches the last page by the
     // whole key, paging down from the top walks it with (a, b) > (?, ?).
     let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("shapes.db");
-    rusqlite::Connection::open(&db)
-        .unwrap()
-        .execute_batch(&std::fs::read_to_string("tests/fixtures/shapes/shapes.sql").unwrap())
-        .unwrap();
+    let db = common::fixture_db(dir.path(), "tests/fixtures/shapes/shapes.sql");
     let model = dir.path().join("ledger.toml");
     std::fs::write(
         &model,

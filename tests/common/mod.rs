@@ -70,3 +70,14 @@ pub fn relation_path(
         })
         .expect("the relationship is on screen")
 }
+
+/// A SQLite database in `dir` made from one of the oracles' SQL scripts
+/// (`tests/fixtures/shapes/shapes.sql`), as a user's file would be.
+pub fn fixture_db(dir: &std::path::Path, script: &str) -> std::path::PathBuf {
+    let db = dir.join("fixture.db");
+    rusqlite::Connection::open(&db)
+        .unwrap()
+        .execute_batch(&std::fs::read_to_string(script).unwrap())
+        .unwrap();
+    db
+}
