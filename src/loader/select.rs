@@ -2,7 +2,7 @@
 //! SELECT for that parent. Over N parents that is the N+1. A many-to-one
 //! whose target is already in the identity map needs no SQL at all.
 
-use super::sql::{LabelStyle, Order, SelectSpec};
+use super::sql::{LabelStyle, Order, SelectSpec, link_equality};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{ident, qualified};
@@ -81,22 +81,14 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
             link_first,
         } => {
             spec.from = format!("{}, {}", ident(&table), ident(link));
-            // Each term in the order its condition was written.
-            let term = |a: String, b: String, swap: bool| {
-                if swap {
-                    format!("{b} = {a}")
-                } else {
-                    format!("{a} = {b}")
-                }
-            };
-            let terms = parent
-                .iter()
-                .map(|(_, l)| term("?".to_string(), qualified(link, l), link_first[0]))
-                .chain(
-                    targets
-                        .iter()
-                        .map(|(t, l)| term(column(*t), qualified(link, l), link_first[1])),
-                );
+            // The parent's side bound, each term in its written order.
+            let terms =
+                parent
+                    .iter()
+                    .map(|(_, l)| link_equality("?".to_string(), qualified(link, l), link_first[0]))
+                    .chain(targets.iter().map(|(t, l)| {
+                        link_equality(column(*t), qualified(link, l), link_first[1])
+                    }));
             (terms.collect::<Vec<_>>().join(" AND "), Some(link.clone()))
         }
     };

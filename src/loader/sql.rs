@@ -425,6 +425,16 @@ pub fn direct_condition(model: &Model, rel: RelId, parent: &str, target: &str) -
     terms.join(" AND ")
 }
 
+/// `entity = link`, or `link = entity` where the model's condition was
+/// written link column first (SQLAlchemy keeps the written order).
+pub fn link_equality(entity: String, link: String, link_first: bool) -> String {
+    if link_first {
+        format!("{link} = {entity}")
+    } else {
+        format!("{entity} = {link}")
+    }
+}
+
 /// `entity.col = link.col AND ...` over a link table's pairs (`entity` is
 /// the qualifier of the entity's side), or `link.col = entity.col` where
 /// the model's condition was written that way.
@@ -438,12 +448,11 @@ pub fn link_condition(
     let terms: Vec<String> = pairs
         .iter()
         .map(|(c, l)| {
-            let (entity, link) = (qualified(entity, &columns[*c]), qualified(link, l));
-            if link_first {
-                format!("{link} = {entity}")
-            } else {
-                format!("{entity} = {link}")
-            }
+            link_equality(
+                qualified(entity, &columns[*c]),
+                qualified(link, l),
+                link_first,
+            )
         })
         .collect();
     terms.join(" AND ")

@@ -11,7 +11,9 @@
 
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
-use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, link_condition, render_order};
+use super::sql::{
+    LabelStyle, Order, SelectBuilder, SelectSpec, link_condition, link_equality, render_order,
+};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{ident, qualified};
@@ -231,14 +233,11 @@ fn statement(
                 let parent_on: Vec<String> = parent_pairs
                     .iter()
                     .map(|(p, l)| {
-                        let parent_side =
-                            qualified(&previous, &parent_name(i, &parent.columns[*p]));
-                        let link_side = qualified(&link_alias, l);
-                        if link_first[0] {
-                            format!("{link_side} = {parent_side}")
-                        } else {
-                            format!("{parent_side} = {link_side}")
-                        }
+                        link_equality(
+                            qualified(&previous, &parent_name(i, &parent.columns[*p])),
+                            qualified(&link_alias, l),
+                            link_first[0],
+                        )
                     })
                     .collect();
                 from.push_str(&format!(
