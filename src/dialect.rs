@@ -1,9 +1,14 @@
 //! How a statement is spelt for one database, as SQLAlchemy's dialects
-//! spell it: which identifiers are quoted, and the LIMIT/OFFSET form.
-//! Loaders never write quotes: they mark identifiers ([`ident`]) and the
-//! statement's dialect renders them when the statement is finished.
+//! spell it: which identifiers are quoted, how a bound parameter is
+//! written, and the LIMIT/OFFSET form. Loaders never write quotes or
+//! placeholders: they mark identifiers ([`ident`]) and parameters ([`arg`],
+//! [`constant`]), and the statement's dialect renders them when the
+//! statement is finished ([`render`]), collecting the parameters in the
+//! order they appear in the text, as SQLAlchemy's compiler does.
 
+use rusqlite::types::Value;
 use std::borrow::Cow;
+use std::fmt::Write as _;
 
 /// A database's spelling of SQL.
 pub trait Dialect: Sync + std::fmt::Debug {
@@ -41,8 +46,12 @@ pub trait Dialect: Sync + std::fmt::Debug {
         }
     }
 
-    /// What `.limit(K)` adds (its parameters are `[K, 0]`).
-    fn limit_offset(&self) -> &'static str;
+    /// How a bound parameter is written (SQLite: `?`).
+    fn placeholder(&self, out: &mut String);
+
+    /// What `.limit(K)` and `.offset(N)` add, parameters marked. SQLite
+    /// always writes both: `LIMIT ? OFFSET ?` with `[K, 0]`, or `[-1, N]`.
+    fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>) -> String;
 
     /// A tuple IN lists its rows as `VALUES (?, ?), ...` (SQLAlchemy's
     /// `tuple_in_values`) rather than `(?, ?), ...`.
@@ -50,31 +59,118 @@ pub trait Dialect: Sync + std::fmt::Debug {
 }
 
 /// `col IN (?, ?)` for `n` keys of one column, `(a, b) IN (VALUES (?, ?),
-/// ...)` (or without `VALUES`, per the dialect) for composite keys.
-pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize) -> String {
+/// ...)` (or without `VALUES`, per the dialect) for composite keys; the
+/// keys are the caller's arguments from `first` on.
+pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize, first: usize) -> String {
+    let arity = columns.len();
+    let rows = (0..n).map(|i| args(first + i * arity, arity));
+    let rows: Vec<String> = rows.collect();
     if let [column] = columns {
-        return format!("{column} IN ({})", placeholders(1, n));
+        return format!("{column} IN ({})", rows.join(", "));
     }
     let values = if dialect.tuple_in_values() {
         "VALUES "
     } else {
         ""
     };
-    format!(
-        "({}) IN ({values}{})",
-        columns.join(", "),
-        placeholders(columns.len(), n)
-    )
+    format!("({}) IN ({values}{})", columns.join(", "), rows.join(", "))
 }
 
-/// `?, ?, ?` for `n` scalars, `(?, ?), (?, ?)` for `n` tuples of `arity`.
-fn placeholders(arity: usize, n: usize) -> String {
-    let one = if arity == 1 {
-        "?".to_string()
-    } else {
-        format!("({})", vec!["?"; arity].join(", "))
-    };
-    vec![one; n].join(", ")
+/// `?` for one argument, `(?, ?)` for a row of `arity` from `first` on.
+pub fn args(first: usize, arity: usize) -> String {
+    if arity == 1 {
+        return arg(first);
+    }
+    let each: Vec<String> = (first..first + arity).map(arg).collect();
+    format!("({})", each.join(", "))
+}
+
+/// A statement's bound parameter: the caller's `n`-th argument (a parent's
+/// key), or a value fixed when the statement was built (a LIMIT, a
+/// discriminator).
+#[derive(Clone, Debug, PartialEq)]
+pub enum Bind {
+    Arg(usize),
+    Value(Value),
+}
+
+impl Bind {
+    /// The parameters of a statement run with `args`, in text order.
+    pub fn resolve(binds: &[Bind], mut args: Vec<Value>) -> Vec<Value> {
+        // The common case, a statement of arguments only, in order.
+        if binds.len() == args.len() && binds.iter().enumerate().all(|(i, b)| *b == Bind::Arg(i)) {
+            return args;
+        }
+        binds
+            .iter()
+            .map(|b| match b {
+                Bind::Arg(i) => args
+                    .get_mut(*i)
+                    .map(|v| std::mem::replace(v, Value::Null))
+                    .unwrap_or(Value::Null),
+                Bind::Value(v) => v.clone(),
+            })
+            .collect()
+    }
+}
+
+/// Marks the caller's `n`-th argument in statement text.
+pub fn arg(n: usize) -> String {
+    format!("{BIND_START}a{n}{BIND_END}")
+}
+
+/// Marks a value fixed in the statement (its text is self-contained, so a
+/// re-stated statement keeps its values).
+pub fn constant(value: &Value) -> String {
+    let mut s = String::new();
+    s.push(BIND_START);
+    match value {
+        Value::Null => s.push('n'),
+        Value::Integer(i) => {
+            let _ = write!(s, "i{i}");
+        }
+        Value::Real(f) => {
+            let _ = write!(s, "r{:x}", f.to_bits());
+        }
+        Value::Text(t) => {
+            s.push('t');
+            hex(&mut s, t.as_bytes());
+        }
+        Value::Blob(b) => {
+            s.push('b');
+            hex(&mut s, b);
+        }
+    }
+    s.push(BIND_END);
+    s
+}
+
+fn hex(out: &mut String, bytes: &[u8]) {
+    for b in bytes {
+        let _ = write!(out, "{b:02x}");
+    }
+}
+
+fn unhex(text: &str) -> Option<Vec<u8>> {
+    (0..text.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn parse_bind(mark: &str) -> Option<Bind> {
+    let (kind, body) = mark.split_at_checked(1)?;
+    Some(match kind {
+        "a" => Bind::Arg(body.parse().ok()?),
+        "n" => Bind::Value(Value::Null),
+        "i" => Bind::Value(Value::Integer(body.parse().ok()?)),
+        "r" => Bind::Value(Value::Real(f64::from_bits(
+            u64::from_str_radix(body, 16).ok()?,
+        ))),
+        "t" => Bind::Value(Value::Text(String::from_utf8(unhex(body)?).ok()?)),
+        "b" => Bind::Value(Value::Blob(unhex(body)?)),
+        _ => return None,
+    })
 }
 
 /// SQLAlchemy 2.1's `sqlite` dialect.
@@ -90,8 +186,16 @@ impl Dialect for Sqlite {
         &SQLITE_RESERVED
     }
 
-    fn limit_offset(&self) -> &'static str {
-        " LIMIT ? OFFSET ?"
+    fn placeholder(&self, out: &mut String) {
+        out.push('?');
+    }
+
+    fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>) -> String {
+        format!(
+            " LIMIT {} OFFSET {}",
+            constant(&Value::Integer(limit.unwrap_or(-1))),
+            constant(&Value::Integer(offset.unwrap_or(0)))
+        )
     }
 
     fn tuple_in_values(&self) -> bool {
@@ -242,26 +346,40 @@ pub fn qualified(qualifier: &str, column: &str) -> String {
 
 pub const IDENT_START: char = '\u{3}';
 pub const IDENT_END: char = '\u{4}';
+pub const BIND_START: char = '\u{5}';
+pub const BIND_END: char = '\u{6}';
 
-/// Replaces every marked identifier by the dialect's spelling of it.
-pub fn render_identifiers(dialect: &dyn Dialect, sql: &str) -> String {
-    if !sql.contains(IDENT_START) {
-        return sql.to_string();
-    }
+/// Replaces every marked identifier by the dialect's spelling of it and
+/// every marked parameter by its placeholder; returns the text and the
+/// parameters in text order.
+pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
     let mut out = String::with_capacity(sql.len() + 8);
+    let mut binds = Vec::new();
     let mut rest = sql;
-    while let Some(start) = rest.find(IDENT_START) {
+    while let Some(start) = rest.find([IDENT_START, BIND_START]) {
         out.push_str(&rest[..start]);
-        let after = &rest[start + IDENT_START.len_utf8()..];
-        let Some(end) = after.find(IDENT_END) else {
-            out.push_str(after);
-            return out;
+        let mark = rest[start..].chars().next().unwrap_or(IDENT_START);
+        let end_mark = if mark == IDENT_START {
+            IDENT_END
+        } else {
+            BIND_END
         };
-        out.push_str(&dialect.quote(&after[..end]));
-        rest = &after[end + IDENT_END.len_utf8()..];
+        let after = &rest[start + mark.len_utf8()..];
+        let Some(end) = after.find(end_mark) else {
+            out.push_str(after);
+            return (out, binds);
+        };
+        let body = &after[..end];
+        if mark == IDENT_START {
+            out.push_str(&dialect.quote(body));
+        } else if let Some(bind) = parse_bind(body) {
+            dialect.placeholder(&mut out);
+            binds.push(bind);
+        }
+        rest = &after[end + end_mark.len_utf8()..];
     }
     out.push_str(rest);
-    out
+    (out, binds)
 }
 
 #[cfg(test)]
@@ -296,8 +414,47 @@ mod tests {
             ident("order")
         );
         assert_eq!(
-            render_identifiers(&SQLITE, &sql),
+            render(&SQLITE, &sql).0,
             "SELECT \"order\".\"createdAt\" FROM \"order\""
+        );
+    }
+
+    #[test]
+    fn parameters_render_as_placeholders_in_text_order() {
+        let values = [
+            Value::Text("truck \u{6} é".into()),
+            Value::Integer(-7),
+            Value::Real(0.1),
+            Value::Null,
+            Value::Blob(vec![0, 255]),
+        ];
+        let marks: Vec<String> = values.iter().map(constant).collect();
+        let sql = format!("{} = x AND y IN ({}) {}", arg(1), marks.join(", "), arg(0));
+        let (text, binds) = render(&SQLITE, &sql);
+        assert_eq!(text, "? = x AND y IN (?, ?, ?, ?, ?) ?");
+        let mut expected = vec![Bind::Arg(1)];
+        expected.extend(values.iter().cloned().map(Bind::Value));
+        expected.push(Bind::Arg(0));
+        assert_eq!(binds, expected);
+        let params = Bind::resolve(&binds, vec![Value::Integer(10), Value::Integer(11)]);
+        assert_eq!(params[0], Value::Integer(11));
+        assert_eq!(params[6], Value::Integer(10));
+    }
+
+    #[test]
+    fn in_keys_numbers_the_arguments_row_by_row() {
+        let one = in_keys(&SQLITE, &["t.a".to_string()], 2, 0);
+        assert_eq!(
+            render(&SQLITE, &one),
+            (
+                "t.a IN (?, ?)".to_string(),
+                vec![Bind::Arg(0), Bind::Arg(1)]
+            )
+        );
+        let two = in_keys(&SQLITE, &["t.a".to_string(), "t.b".to_string()], 2, 0);
+        assert_eq!(
+            render(&SQLITE, &two).0,
+            "(t.a, t.b) IN (VALUES (?, ?), (?, ?))"
         );
     }
 }

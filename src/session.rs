@@ -197,8 +197,9 @@ pub struct Prepared {
     pub main: Slot,
     pub lead: Vec<usize>,
     pub trail: Vec<usize>,
-    /// Parameters after the caller's (LIMIT and OFFSET).
-    pub tail_params: Vec<Value>,
+    /// Its parameters in text order: the caller's arguments and the values
+    /// fixed in it.
+    pub binds: Vec<crate::dialect::Bind>,
     pub repeats_children: bool,
     /// A lazy load (select, immediate): SQLAlchemy runs it with
     /// `invoke_all_eagers` off, so objects it finds already in the identity
@@ -406,19 +407,17 @@ impl<'a> Session<'a> {
             [one] => one.clone(),
             _ => format!("({})", pk.join(", ")),
         };
-        let bind = match entity.pk.len() {
-            1 => "?".to_string(),
-            n => format!("({})", vec!["?"; n].join(", ")),
-        };
+        let arity = entity.pk.len();
         let mut conditions = Vec::new();
-        if query.after.is_some() {
-            conditions.push(format!("{pk} > {bind}"));
-        }
-        if query.from.is_some() {
-            conditions.push(format!("{pk} >= {bind}"));
-        }
-        if query.before.is_some() {
-            conditions.push(format!("{pk} < {bind}"));
+        for (key, op) in [
+            (&query.after, ">"),
+            (&query.from, ">="),
+            (&query.before, "<"),
+        ] {
+            if key.is_some() {
+                let bind = crate::dialect::args(conditions.len() * arity, arity);
+                conditions.push(format!("{pk} {op} {bind}"));
+            }
         }
         let where_clause = (!conditions.is_empty()).then(|| conditions.join(" AND "));
         let params: Vec<Value> = query
@@ -523,7 +522,6 @@ impl<'a> Session<'a> {
 
     /// Renders with a builder that has already handed out aliases.
     pub fn render_with(&self, spec: SelectSpec, builder: &mut SelectBuilder) -> Prepared {
-        let caller_params = spec.params.len();
         let base = Rc::new(QueryBase {
             entity: spec.entity,
             from: spec.base_from.clone().unwrap_or_else(|| spec.from.clone()),
@@ -538,7 +536,7 @@ impl<'a> Session<'a> {
             main: rendered.main,
             lead: rendered.lead,
             trail: rendered.trail,
-            tail_params: rendered.params[caller_params..].to_vec(),
+            binds: rendered.binds,
             repeats_children: rendered.repeats_children,
             lazy: false,
             eager: Default::default(),
@@ -618,8 +616,7 @@ impl<'a> Session<'a> {
             hops: Vec::new(),
             node: prepared.main.node,
         });
-        let mut params = params;
-        params.extend(prepared.tail_params.iter().cloned());
+        let params = crate::dialect::Bind::resolve(&prepared.binds, params);
         self.load_seq += 1;
         let load = self.load_seq;
 

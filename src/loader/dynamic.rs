@@ -203,17 +203,9 @@ pub fn query(
     q: &DynamicQuery,
 ) -> Result<Vec<ObjId>> {
     let (sql_spec, params) = statement(session, parent, node, q)?;
-    let Some((mut prepared, params)) = sql_spec.map(|s| (session.render(s), params)) else {
+    let Some(prepared) = sql_spec.map(|s| session.render(s)) else {
         return Ok(Vec::new());
     };
-    let mut params = params;
-    if q.limit.is_some() || q.offset.is_some() {
-        let mut sql = prepared.sql.to_string();
-        sql.push_str(session.conn.dialect().limit_offset());
-        prepared.sql = sql.into();
-        params.push(Value::Integer(q.limit.unwrap_or(-1)));
-        params.push(Value::Integer(q.offset.unwrap_or(0)));
-    }
     let origin = session.origin(node, Strategy::Dynamic);
     if !has_typed_text(q) {
         return Ok(session
@@ -235,17 +227,15 @@ pub fn count(
     node: NodeId,
     q: &DynamicQuery,
 ) -> Result<i64> {
-    let (spec, mut params) = statement(session, parent, node, q)?;
+    let (spec, params) = statement(session, parent, node, q)?;
     let Some(spec) = spec else { return Ok(0) };
     let prepared = session.render(spec);
-    let mut inner = prepared.sql.to_string();
-    if q.limit.is_some() || q.offset.is_some() {
-        inner.push_str(session.conn.dialect().limit_offset());
-        params.push(Value::Integer(q.limit.unwrap_or(-1)));
-        params.push(Value::Integer(q.offset.unwrap_or(0)));
-    }
-    let sql: std::sync::Arc<str> =
-        format!("SELECT count(*) AS count_1 FROM ({inner}) AS anon_1").into();
+    let params = crate::dialect::Bind::resolve(&prepared.binds, params);
+    let sql: std::sync::Arc<str> = format!(
+        "SELECT count(*) AS count_1 FROM ({}) AS anon_1",
+        prepared.sql
+    )
+    .into();
     let mut n = 0;
     let origin = session.origin(node, Strategy::Dynamic);
     with_deadline(session.conn.raw(), || {
@@ -286,6 +276,10 @@ fn statement(
         // A user order replaces the relationship's; kept as typed.
         spec.order_by.clear();
         spec.order_text = Some(order.to_string());
+    }
+    if q.limit.is_some() || q.offset.is_some() {
+        // After the whole statement, joined eager loads included.
+        spec.suffix = Some(session.conn.dialect().limit_offset(q.limit, q.offset));
     }
     Ok((Some(spec), key.params()))
 }

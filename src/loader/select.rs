@@ -5,7 +5,7 @@
 use super::sql::{LabelStyle, Order, SelectSpec, link_equality};
 use super::{Loader, Strategy};
 use crate::db::Key;
-use crate::dialect::{ident, qualified};
+use crate::dialect::{arg, ident, qualified};
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, Prepared, QueryKind, Related, Session};
@@ -61,17 +61,18 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
     let (where_clause, link) = match &rel.join {
         Join::Direct { .. } => {
             let pairs = model.direct_pairs(rel);
-            let terms: Vec<String> = if rel.direction == Direction::OneToMany {
-                pairs
-                    .iter()
-                    .map(|(_, t)| format!("? = {}", column(*t)))
-                    .collect()
-            } else {
-                pairs
-                    .iter()
-                    .map(|(_, t)| format!("{} = ?", column(*t)))
-                    .collect()
-            };
+            // The parent's key, bound in key order.
+            let terms: Vec<String> = pairs
+                .iter()
+                .enumerate()
+                .map(|(i, (_, t))| {
+                    if rel.direction == Direction::OneToMany {
+                        format!("{} = {}", arg(i), column(*t))
+                    } else {
+                        format!("{} = {}", column(*t), arg(i))
+                    }
+                })
+                .collect();
             (terms.join(" AND "), None)
         }
         Join::Secondary {
@@ -85,7 +86,8 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
             let terms =
                 parent
                     .iter()
-                    .map(|(_, l)| link_equality("?".to_string(), qualified(link, l), link_first[0]))
+                    .enumerate()
+                    .map(|(i, (_, l))| link_equality(arg(i), qualified(link, l), link_first[0]))
                     .chain(targets.iter().map(|(t, l)| {
                         link_equality(column(*t), qualified(link, l), link_first[1])
                     }));

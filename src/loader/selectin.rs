@@ -221,7 +221,7 @@ fn statement(
         }
     };
     let qualified_keys: Vec<String> = key_columns.iter().map(|(q, c)| qualified(q, c)).collect();
-    spec.where_clause = Some(in_keys(session.conn.dialect(), &qualified_keys, n));
+    spec.where_clause = Some(in_keys(session.conn.dialect(), &qualified_keys, n, 0));
     let link = match (&rel.join, &link_alias) {
         (Join::Secondary { table: link, .. }, Some(alias)) => Some((link.as_str(), alias.as_str())),
         _ => None,
@@ -273,7 +273,7 @@ fn load_many_to_one(
                 .iter()
                 .map(|c| qualified(&entity.table, &entity.columns[*c]))
                 .collect();
-            spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len()));
+            spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len(), 0));
             // SQLAlchemy selects the key columns first (`_raw_columns =
             // [*pk_cols, entity]`): a key not first in the table moves up.
             spec.lead = target_columns

@@ -6,10 +6,9 @@
 //! adds the joined eager loads below it and returns the text together with
 //! the [`Slot`]s that say which result column feeds which object.
 
-use crate::dialect::{Dialect, ident, qualified, render_identifiers};
+use crate::dialect::{Bind, Dialect, ident, qualified};
 use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
 use crate::plan::NodeId;
-use rusqlite::types::Value;
 use std::collections::HashMap;
 
 /// How result columns are labelled.
@@ -66,9 +65,9 @@ impl SelectBuilder {
 
     /// Replaces the placeholders in `sql` by `name_N`, numbered per name in
     /// the order of their first appearance, then spells every identifier
-    /// as the dialect does.
-    pub fn finish(&self, sql: &str) -> String {
-        render_identifiers(self.dialect, &self.number_anonymous(sql))
+    /// and parameter as the dialect does.
+    pub fn finish(&self, sql: &str) -> (String, Vec<Bind>) {
+        crate::dialect::render(self.dialect, &self.number_anonymous(sql))
     }
 
     /// The statement's dialect.
@@ -233,13 +232,16 @@ pub struct SelectSpec {
     /// The name the entity's columns are qualified with.
     pub qualifier: String,
     pub distinct: bool,
+    /// Parameters marked (`dialect::arg`, `dialect::constant`).
     pub where_clause: Option<String>,
-    pub params: Vec<Value>,
     pub order_by: Vec<Order>,
     /// An ORDER BY typed by a user (a dynamic query), before `order_by`.
     pub order_text: Option<String>,
-    /// `.limit(K)`: renders `LIMIT ? OFFSET ?` with `[K, 0]`.
+    /// `.limit(K)`: renders the dialect's LIMIT (SQLite: `LIMIT ? OFFSET ?`
+    /// with `[K, 0]`).
     pub limit: Option<i64>,
+    /// Text after everything (a dynamic query's own LIMIT and OFFSET).
+    pub suffix: Option<String>,
     /// Columns after the entity's own (subquery's parent key).
     pub trail: Vec<(String, String)>,
     pub joined: Vec<JoinedNode>,
@@ -251,7 +253,8 @@ pub struct SelectSpec {
 
 pub struct Rendered {
     pub sql: String,
-    pub params: Vec<Value>,
+    /// The parameters, in text order.
+    pub binds: Vec<Bind>,
     pub main: Slot,
     pub lead: Vec<usize>,
     pub trail: Vec<usize>,
@@ -272,10 +275,10 @@ impl SelectSpec {
             qualifier: table.to_string(),
             distinct: false,
             where_clause: None,
-            params: Vec::new(),
             order_by: Vec::new(),
             order_text: None,
             limit: None,
+            suffix: None,
             trail: Vec::new(),
             joined: Vec::new(),
             multi_row: false,
@@ -301,7 +304,6 @@ impl SelectSpec {
                 .joined
                 .iter()
                 .any(|j| !model.rel(j.rel).is_collection() && j.has_collection(model));
-        let mut params = self.params;
         let mut from = self.from;
         let mut qualifier = self.qualifier;
         let mut order = self.order_by;
@@ -322,9 +324,7 @@ impl SelectSpec {
             if !order.is_empty() {
                 inner.push_str(&format!(" ORDER BY {}", render_order(&order)));
             }
-            inner.push_str(builder.dialect().limit_offset());
-            params.push(Value::Integer(self.limit.unwrap_or(-1)));
-            params.push(Value::Integer(0));
+            inner.push_str(&builder.dialect().limit_offset(self.limit, None));
             let anon = builder.alias("anon");
             from = format!("({inner}) AS {}", ident(&anon));
             for o in &mut order {
@@ -371,15 +371,15 @@ impl SelectSpec {
         if !order_terms.is_empty() {
             sql.push_str(&format!(" ORDER BY {}", order_terms.join(", ")));
         }
-        if !wrap && let Some(limit) = self.limit {
-            tail.push_str(builder.dialect().limit_offset());
-            params.push(Value::Integer(limit));
-            params.push(Value::Integer(0));
+        if !wrap && self.limit.is_some() {
+            tail.push_str(&builder.dialect().limit_offset(self.limit, None));
         }
+        tail.extend(self.suffix);
         sql.push_str(&tail);
+        let (sql, binds) = builder.finish(&sql);
         Rendered {
-            sql: builder.finish(&sql),
-            params,
+            sql,
+            binds,
             main: Slot {
                 entity: self.entity,
                 node: self.node,
@@ -589,7 +589,7 @@ mod tests {
         // The inner alias shows first (its columns lead the select list).
         let sql = format!("SELECT {inner}.id, {posts}.id FROM {outer} JOIN {inner} JOIN {posts}");
         assert_eq!(
-            builder.finish(&sql),
+            builder.finish(&sql).0,
             "SELECT users_1.id, posts_1.id FROM users_2 JOIN users_1 JOIN posts_1"
         );
     }
@@ -600,7 +600,7 @@ mod tests {
         let alias = builder.alias("posts");
         let sql = format!("SELECT {alias}.id WHERE x = '\u{1}9\u{2}' OR y = '\u{1}'");
         assert_eq!(
-            builder.finish(&sql),
+            builder.finish(&sql).0,
             "SELECT posts_1.id WHERE x = '\u{1}9\u{2}' OR y = '\u{1}'"
         );
     }

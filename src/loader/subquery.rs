@@ -61,7 +61,7 @@ pub fn fetch(
     }
     let mut builder = SelectBuilder::new(LabelStyle::TablenamePlusCol, session.conn.dialect());
     let spec = statement(session, at, origin, rel_id, &mut builder);
-    let params = spec.params.clone();
+    let params = origin.params.clone();
     let prepared = session.render_with(spec, &mut builder);
     let mut child_origin = origin.clone();
     child_origin.hops.push(rel_id);
@@ -156,17 +156,14 @@ fn statement(
     if let Some(w) = &base.where_clause {
         inner.push_str(&format!(" WHERE {w}"));
     }
-    let mut params = origin.params.clone();
-    if let Some(limit) = base.limit {
+    if base.limit.is_some() {
         // Without a LIMIT the order cannot change which rows come back, so
         // SQLAlchemy drops it.
         inner.push_str(&format!(
             " ORDER BY {}{}",
             render_order(&base.order_by),
-            builder.dialect().limit_offset()
+            builder.dialect().limit_offset(base.limit, None)
         ));
-        params.push(rusqlite::types::Value::Integer(limit));
-        params.push(rusqlite::types::Value::Integer(0));
     }
     let anon = builder.alias("anon");
     let mut from = format!("({inner}) AS {}", ident(&anon));
@@ -267,7 +264,6 @@ fn statement(
         &target.table,
     );
     spec.from = from;
-    spec.params = params;
     spec.order_by = Order::from_terms(&rel.order_by, &target.table, &target.table, None);
     spec.trail = trail;
     spec.joined = session.joined_tree(node);
