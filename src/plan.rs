@@ -218,7 +218,7 @@ impl LoadPlan {
         // An `immediate` load goes on (see `immediate_no_fetch`).
         if r.lazy.is_eager()
             && r.lazy != Strategy::Immediate
-            && self.path_contains(node, segment, r.target)
+            && self.path_contains(model, node, segment, rel)
         {
             return Strategy::Select;
         }
@@ -242,7 +242,7 @@ impl LoadPlan {
             && self
                 .child(node, rel)
                 .is_none_or(|c| self.node(c).strategy.is_none())
-            && self.path_contains(node, segment, r.target)
+            && self.path_contains(model, node, segment, rel)
     }
 
     /// Whether `rel` is the many-to-one way back of the relationship whose
@@ -290,12 +290,17 @@ impl LoadPlan {
             None => {
                 let r = model.rel(rel);
                 let mut at = node;
+                let mut natural = r.parent;
                 loop {
-                    if self.node(at).entity == r.target && r.lazy.is_joined() {
+                    if model.is_a(natural, r.target) && r.lazy.is_joined() {
                         return JoinedBelow::Stopped;
                     }
-                    match self.node(at).parent {
-                        Some(parent) if at != statement => at = parent,
+                    let n = self.node(at);
+                    match (n.parent, n.rel) {
+                        (Some(parent), Some(way_in)) if at != statement => {
+                            natural = model.rel(way_in).parent;
+                            at = parent;
+                        }
                         _ => break,
                     }
                 }
@@ -309,22 +314,29 @@ impl LoadPlan {
         }
     }
 
-    /// Whether `entity` is on the path from `segment` down to `node`. A
-    /// segment begun by a lazy load also counts the entity it was loaded
-    /// from: SQLAlchemy's lazy load runs with the path `Comment.author`.
-    fn path_contains(&self, mut node: NodeId, segment: NodeId, entity: EntityId) -> bool {
+    /// Whether the target of `rel` (from `node`) is on the path from
+    /// `segment` down to `node`. A segment begun by a lazy load also counts
+    /// the entity it was loaded from: SQLAlchemy's lazy load runs with the
+    /// path `Comment.author`. As in SQLAlchemy's `contains_mapper`, the
+    /// path holds the classes that define each relationship on it (its
+    /// "natural path": `Vehicle.shop` from a `Car`), and a class counts when
+    /// it is the target or inherits from it.
+    fn path_contains(&self, model: &Model, mut node: NodeId, segment: NodeId, rel: RelId) -> bool {
+        let target = model.rel(rel).target;
+        let mut natural = model.rel(rel).parent;
         loop {
-            let n = self.node(node);
-            if n.entity == entity {
+            if model.is_a(natural, target) {
                 return true;
             }
+            let n = self.node(node);
+            let (Some(parent), Some(way_in)) = (n.parent, n.rel) else {
+                return false;
+            };
+            natural = model.rel(way_in).parent;
             if node == segment {
-                return n.parent.is_some_and(|p| self.node(p).entity == entity);
+                return model.is_a(natural, target);
             }
-            match n.parent {
-                Some(parent) => node = parent,
-                None => return false,
-            }
+            node = parent;
         }
     }
 

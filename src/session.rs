@@ -187,6 +187,7 @@ pub struct QueryBase {
     /// lazy many-to-many load).
     pub from: String,
     pub where_clause: Option<String>,
+    pub criterion: Option<String>,
     pub order_by: Vec<Order>,
     pub limit: Option<i64>,
 }
@@ -308,8 +309,11 @@ impl<'a> Session<'a> {
         &self.objects[id.0 as usize]
     }
 
+    /// The object of `entity`'s hierarchy with `key`, whatever its class.
     pub fn lookup(&self, entity: EntityId, key: &Key) -> Option<ObjId> {
-        self.identity[entity.0].get(key).copied()
+        self.identity[self.model.identity_root(entity).0]
+            .get(key)
+            .copied()
     }
 
     /// The label column's value as text (empty for NULL).
@@ -451,6 +455,7 @@ impl<'a> Session<'a> {
                 &s.model.entity(entity_id).table,
             );
             spec.where_clause = where_clause;
+            spec.criterion = crate::loader::sql::class_criterion(s.model, entity_id, &entity.table);
             spec.order_by = order_by;
             spec.limit = query.limit;
             let mut multi_row = false;
@@ -526,6 +531,7 @@ impl<'a> Session<'a> {
             entity: spec.entity,
             from: spec.base_from.clone().unwrap_or_else(|| spec.from.clone()),
             where_clause: spec.where_clause.clone(),
+            criterion: spec.criterion.clone(),
             order_by: spec.order_by.clone(),
             limit: spec.limit,
         });
@@ -846,18 +852,25 @@ impl<'a> Session<'a> {
         let Some(key) = key else {
             return Ok(None);
         };
-        let id = match self.identity[slot.entity.0].get(&key) {
+        let root = self.model.identity_root(slot.entity);
+        let id = match self.identity[root.0].get(&key) {
             Some(id) => *id,
             None => {
+                let class = self.class_of(slot, row)?;
                 // One store for every object's values: no allocation per
-                // object beyond the values themselves.
+                // object beyond the values themselves. A subclass's own
+                // columns a statement for its base did not select stay
+                // NULL (SQLAlchemy would load them when read).
                 let values_at = self.values.len() as u32;
                 for c in &slot.columns {
                     self.values.push(owned(row.value(*c)?));
                 }
+                let unselected = self.model.entity(class).columns.len() - slot.columns.len();
+                self.values
+                    .extend(std::iter::repeat_n(Value::Null, unselected));
                 let id = ObjId(self.objects.len() as u32);
                 self.objects.push(Object {
-                    entity: slot.entity,
+                    entity: class,
                     key: key.clone(),
                     values_at,
                     rels: Box::new([]),
@@ -867,7 +880,7 @@ impl<'a> Session<'a> {
                     seen: 0,
                     seen_at: slot.node,
                 });
-                self.identity[slot.entity.0].insert(key, id);
+                self.identity[root.0].insert(key, id);
                 id
             }
         };
@@ -891,6 +904,31 @@ impl<'a> Session<'a> {
             self.populate(id, *rel, child, load, repeats);
         }
         Ok(Some(id))
+    }
+
+    /// The class a row of `slot` comes back as: the one its discriminator
+    /// names (SQLAlchemy's polymorphic loading), else the slot's own.
+    fn class_of<R: RowValues + ?Sized>(&self, slot: &Slot, row: &R) -> Result<EntityId> {
+        let entity = self.model.entity(slot.entity);
+        let Some(poly) = &entity.polymorphic else {
+            return Ok(slot.entity);
+        };
+        let Some(on) = poly.on else {
+            return Ok(slot.entity);
+        };
+        let Some(discriminator) = Key::from_ref(row.value(slot.columns[on])?) else {
+            return Ok(slot.entity);
+        };
+        match poly.classes.iter().find(|(k, _)| *k == discriminator) {
+            Some((_, class)) => Ok(*class),
+            None => anyhow::bail!(
+                "No such polymorphic_identity '{}' is defined (in {}.{} of {})",
+                discriminator,
+                entity.table,
+                entity.columns[on],
+                entity.name
+            ),
+        }
     }
 
     /// SQLAlchemy's "new" populators: the first time a statement meets an

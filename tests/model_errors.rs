@@ -306,3 +306,54 @@ fn columns_count_characters_not_bytes() {
         help: &["tables in the database: users, posts, comments, tags, post_tags"],
     });
 }
+
+#[test]
+fn joined_table_inheritance_is_refused_by_name() {
+    check(&Expected {
+        file: "inherits_own_table.toml",
+        line: 7,
+        col: 9,
+        width: 7,
+        message: "entity Author inherits from User and maps its own table `posts`: joined-table inheritance is not supported yet",
+        help: &["single-table inheritance (no `table`, rows in `users`) is"],
+    });
+}
+
+#[test]
+fn unknown_base_class_suggests_the_nearest() {
+    check(&Expected {
+        file: "inherits_unknown.toml",
+        line: 6,
+        col: 12,
+        width: 5,
+        message: "unknown entity `Usr` in inherits of entity Author",
+        help: &[
+            "entities in the model: User, Author",
+            "did you mean `User`?",
+        ],
+    });
+}
+
+#[test]
+fn polymorphic_on_belongs_to_the_base() {
+    check(&Expected {
+        file: "subclass_polymorphic_on.toml",
+        line: 7,
+        col: 18,
+        width: 7,
+        message: "entity Author sets polymorphic_on, which belongs to the base of its hierarchy",
+        help: &["set `polymorphic_on` on the base class"],
+    });
+}
+
+#[test]
+fn a_subclass_lists_only_the_columns_it_adds() {
+    check(&Expected {
+        file: "subclass_column_mapped.toml",
+        line: 8,
+        col: 11,
+        width: 8,
+        message: "column `name` in columns of entity Author is mapped already",
+        help: &["a subclass lists only the columns it adds to User: id, name"],
+    });
+}

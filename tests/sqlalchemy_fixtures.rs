@@ -4,6 +4,8 @@
 //! tests/fixtures/sqlalchemy_shapes by scripts/shapes_oracle.py (on the
 //! shapes schema: quoted names, composite keys, one-to-one, non-key
 //! joins, the followers pattern), every one in
+//! tests/fixtures/sqlalchemy_inheritance by scripts/inheritance_oracle.py
+//! (a single-table hierarchy), every one in
 //! tests/fixtures/sqlalchemy_flask by scripts/flask_oracle.py (a
 //! Flask-SQLAlchemy application's models.py), every one in
 //! tests/fixtures/sqlalchemy_sqlmodel by scripts/sqlmodel_oracle.py (a
@@ -56,6 +58,13 @@ const SHAPES: Subject = Subject {
     script: Some("tests/fixtures/shapes/shapes.sql"),
     model: "tests/fixtures/shapes/shapes.toml",
     at_least: 473,
+};
+
+const INHERITANCE: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_inheritance",
+    script: Some("tests/fixtures/inheritance/inheritance.sql"),
+    model: "tests/fixtures/inheritance/inheritance.toml",
+    at_least: 378,
 };
 
 const FLASK: Subject = Subject {
@@ -219,6 +228,12 @@ fn every_fixture_matches_sqlalchemy() {
 #[test]
 fn every_shapes_fixture_matches_sqlalchemy() {
     check_all(&SHAPES);
+}
+
+/// Single-table inheritance: a hierarchy of four classes over one table.
+#[test]
+fn every_inheritance_fixture_matches_sqlalchemy() {
+    check_all(&INHERITANCE);
 }
 
 /// A Flask-SQLAlchemy application's own models.py, read as written.

@@ -2,7 +2,7 @@
 //! SELECT for that parent. Over N parents that is the N+1. A many-to-one
 //! whose target is already in the identity map needs no SQL at all.
 
-use super::sql::{LabelStyle, Order, SelectSpec, link_equality};
+use super::sql::{LabelStyle, Order, SelectSpec, class_criterion, link_equality};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{arg, ident, qualified};
@@ -43,7 +43,14 @@ pub fn many_to_one_without_sql(
     }
     match parent_key(session, parent, node) {
         None => Some(None),
-        Some(key) if session.model.uses_get(rel) => session.lookup(rel.target, &key).map(Some),
+        // An object of another class of the hierarchy under that key is
+        // no target: None, without SQL (`PASSIVE_CLASS_MISMATCH`).
+        Some(key) if session.model.uses_get(rel) => session.lookup(rel.target, &key).map(|o| {
+            session
+                .model
+                .is_a(session.object(o).entity, rel.target)
+                .then_some(o)
+        }),
         Some(_) => None,
     }
 }
@@ -95,6 +102,7 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
         }
     };
     spec.where_clause = Some(where_clause);
+    spec.criterion = class_criterion(model, rel.target, &table);
     spec.order_by = Order::from_terms(
         &rel.order_by,
         &table,

@@ -9,7 +9,10 @@
 
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
-use super::sql::{LabelStyle, Order, SelectBuilder, SelectSpec, direct_condition, link_condition};
+use super::sql::{
+    LabelStyle, Order, SelectBuilder, SelectSpec, and_class_criterion, class_criterion,
+    direct_condition, link_condition,
+};
 use super::{Loader, Strategy};
 use crate::db::Key;
 use crate::dialect::{ident, in_keys, qualified};
@@ -152,7 +155,12 @@ fn statement(
                 Join::Direct { .. } => format!(
                     "{aliased} JOIN {} ON {}",
                     ident(table),
-                    direct_condition(model, rel.id, &alias, table)
+                    and_class_criterion(
+                        direct_condition(model, rel.id, &alias, table),
+                        model,
+                        rel.target,
+                        table
+                    )
                 ),
                 Join::Secondary {
                     table: link,
@@ -173,12 +181,17 @@ fn statement(
                             link_first[0]
                         ),
                         ident(table),
-                        link_condition(
-                            &target.columns,
-                            table,
-                            target_pairs,
-                            &link_as,
-                            link_first[1]
+                        and_class_criterion(
+                            link_condition(
+                                &target.columns,
+                                table,
+                                target_pairs,
+                                &link_as,
+                                link_first[1]
+                            ),
+                            model,
+                            rel.target,
+                            table
                         )
                     );
                     link_alias = Some(link_as);
@@ -209,7 +222,12 @@ fn statement(
                 "{} JOIN {} ON {}",
                 ident(link),
                 ident(table),
-                link_condition(&target.columns, table, target_pairs, link, link_first[1])
+                and_class_criterion(
+                    link_condition(&target.columns, table, target_pairs, link, link_first[1]),
+                    model,
+                    rel.target,
+                    table
+                )
             );
             link_alias = Some(link.clone());
             parent
@@ -221,7 +239,13 @@ fn statement(
         }
     };
     let qualified_keys: Vec<String> = key_columns.iter().map(|(q, c)| qualified(q, c)).collect();
-    spec.where_clause = Some(in_keys(session.conn.dialect(), &qualified_keys, n, 0));
+    let keys = in_keys(session.conn.dialect(), &qualified_keys, n, 0);
+    // The target in the FROM list itself gets its class criterion here; a
+    // joined one has it in its ON clause.
+    spec.where_clause = Some(keys);
+    if let (Form::ByTargetKey | Form::ByForeignKey, Join::Direct { .. }) = (form, &rel.join) {
+        spec.criterion = class_criterion(model, rel.target, table);
+    }
     let link = match (&rel.join, &link_alias) {
         (Join::Secondary { table: link, .. }, Some(alias)) => Some((link.as_str(), alias.as_str())),
         _ => None,
@@ -274,6 +298,7 @@ fn load_many_to_one(
                 .map(|c| qualified(&entity.table, &entity.columns[*c]))
                 .collect();
             spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len(), 0));
+            spec.criterion = class_criterion(model, rel.target, &entity.table);
             // SQLAlchemy selects the key columns first (`_raw_columns =
             // [*pk_cols, entity]`): a key not first in the table moves up.
             spec.lead = target_columns

@@ -6,7 +6,7 @@
 //! adds the joined eager loads below it and returns the text together with
 //! the [`Slot`]s that say which result column feeds which object.
 
-use crate::dialect::{Bind, Dialect, ident, qualified};
+use crate::dialect::{Bind, Dialect, constant, ident, qualified};
 use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
 use crate::plan::NodeId;
 use std::collections::HashMap;
@@ -234,6 +234,10 @@ pub struct SelectSpec {
     pub distinct: bool,
     /// Parameters marked (`dialect::arg`, `dialect::constant`).
     pub where_clause: Option<String>,
+    /// The class criterion of an entity in the FROM list itself (see
+    /// [`class_criterion`]): SQLAlchemy adds it after the WHERE criteria
+    /// when it compiles the statement.
+    pub criterion: Option<String>,
     pub order_by: Vec<Order>,
     /// An ORDER BY typed by a user (a dynamic query), before `order_by`.
     pub order_text: Option<String>,
@@ -275,6 +279,7 @@ impl SelectSpec {
             qualifier: table.to_string(),
             distinct: false,
             where_clause: None,
+            criterion: None,
             order_by: Vec::new(),
             order_text: None,
             limit: None,
@@ -308,6 +313,10 @@ impl SelectSpec {
         let mut qualifier = self.qualifier;
         let mut order = self.order_by;
         let mut tail = String::new();
+        let where_clause = match (self.where_clause, self.criterion) {
+            (Some(w), Some(c)) => Some(format!("{w} AND {c}")),
+            (w, c) => w.or(c),
+        };
 
         if wrap {
             // SQLAlchemy keeps LIMIT on the parents: the parent query becomes
@@ -318,7 +327,7 @@ impl SelectSpec {
                 .map(|c| format!("{} AS {}", qualified(&qualifier, c), ident(c)))
                 .collect();
             let mut inner = format!("SELECT {} FROM {from}", inner_cols.join(", "));
-            if let Some(w) = &self.where_clause {
+            if let Some(w) = &where_clause {
                 inner.push_str(&format!(" WHERE {w}"));
             }
             if !order.is_empty() {
@@ -363,7 +372,7 @@ impl SelectSpec {
 
         let distinct = if self.distinct { "DISTINCT " } else { "" };
         let mut sql = format!("SELECT {distinct}{} FROM {from}", builder.select_list());
-        if !wrap && let Some(w) = &self.where_clause {
+        if !wrap && let Some(w) = &where_clause {
             sql.push_str(&format!(" WHERE {w}"));
         }
         let mut order_terms: Vec<String> = self.order_text.into_iter().collect();
@@ -390,6 +399,41 @@ impl SelectSpec {
             trail,
             repeats_children,
         }
+    }
+}
+
+/// `vehicles.kind IN (?, ?)`: the rows of a single-table subclass among
+/// its table's (SQLAlchemy's `_single_table_criterion`, the identities of
+/// the class and the classes below it); `None` for any other entity.
+pub fn class_criterion(model: &Model, entity: EntityId, qualifier: &str) -> Option<String> {
+    let e = model.entity(entity);
+    let poly = e.polymorphic.as_ref()?;
+    let on = poly.on?;
+    if poly.criterion.is_empty() {
+        return None;
+    }
+    let values: Vec<String> = poly.criterion.iter().map(constant).collect();
+    Some(format!(
+        "{} IN ({})",
+        qualified(qualifier, &e.columns[on]),
+        values.join(", ")
+    ))
+}
+
+/// `condition`, with the class criterion of `entity` (see
+/// [`class_criterion`]) `AND`ed after it: SQLAlchemy adds it to the ON
+/// clause of the join that brings the entity in, or to the WHERE clause
+/// when the entity is in the FROM list itself.
+pub fn and_class_criterion(
+    condition: String,
+    model: &Model,
+    entity: EntityId,
+    qualifier: &str,
+) -> String {
+    match class_criterion(model, entity, qualifier) {
+        Some(criterion) if condition.is_empty() => criterion,
+        Some(criterion) => format!("{condition} AND {criterion}"),
+        None => condition,
     }
 }
 
@@ -526,6 +570,7 @@ fn render_join(
     let fragment = match (&rel.join, link) {
         (Join::Direct { .. }, _) => {
             let on = direct_condition(model, node.rel, parent, &alias);
+            let on = and_class_criterion(on, model, rel.target, &alias);
             format!(" {kind} {target_expr} ON {on}")
         }
         (
@@ -552,6 +597,7 @@ fn render_join(
                 &link_alias,
                 link_first[1],
             );
+            let target_on = and_class_criterion(target_on, model, rel.target, &alias);
             let link_expr = format!("{} AS {}", ident(&link_table), ident(&link_alias));
             if node.inner {
                 format!(" JOIN {link_expr} ON {parent_on} JOIN {target_expr} ON {target_on}")

@@ -12,7 +12,8 @@
 use super::group_by_key;
 use super::select::{lazy_load, parent_key};
 use super::sql::{
-    LabelStyle, Order, SelectBuilder, SelectSpec, link_condition, link_equality, render_order,
+    LabelStyle, Order, SelectBuilder, SelectSpec, and_class_criterion, class_criterion,
+    link_condition, link_equality, render_order,
 };
 use super::{Loader, Strategy};
 use crate::db::Key;
@@ -153,8 +154,16 @@ fn statement(
         select_list.join(", "),
         base.from
     );
-    if let Some(w) = &base.where_clause {
-        inner.push_str(&format!(" WHERE {w}"));
+    // The WHERE criteria, then the class criteria: of the class that
+    // defines the relationship, when the base loaded one of its
+    // subclasses, then of the base's own entity.
+    let mut conditions: Vec<String> = base.where_clause.iter().cloned().collect();
+    if first_rel.parent != base.entity {
+        conditions.extend(class_criterion(model, first_rel.parent, &base_table));
+    }
+    conditions.extend(base.criterion.iter().cloned());
+    if !conditions.is_empty() {
+        inner.push_str(&format!(" WHERE {}", conditions.join(" AND ")));
     }
     if base.limit.is_some() {
         // Without a LIMIT the order cannot change which rows come back, so
@@ -218,7 +227,8 @@ fn statement(
                         }
                     })
                     .collect();
-                from.push_str(&format!(" JOIN {aliased} ON {}", terms.join(" AND ")));
+                let on = and_class_criterion(terms.join(" AND "), model, r.target, &alias);
+                from.push_str(&format!(" JOIN {aliased} ON {on}"));
             }
             Join::Secondary {
                 table: link,
@@ -242,12 +252,17 @@ fn statement(
                     ident(link),
                     ident(&link_alias),
                     parent_on.join(" AND "),
-                    link_condition(
-                        &target.columns,
-                        &alias,
-                        target_pairs,
-                        &link_alias,
-                        link_first[1]
+                    and_class_criterion(
+                        link_condition(
+                            &target.columns,
+                            &alias,
+                            target_pairs,
+                            &link_alias,
+                            link_first[1]
+                        ),
+                        model,
+                        r.target,
+                        &alias
                     )
                 ));
             }

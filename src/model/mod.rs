@@ -44,8 +44,34 @@ pub struct Entity {
     pub pk: Vec<usize>,
     /// Index into `columns` of the column shown in lists.
     pub label: Option<usize>,
-    /// This entity's relationships, in the order the model lists them.
+    /// This entity's relationships, in the order the model lists them (a
+    /// subclass's: its base's first, then its own).
     pub relationships: Vec<RelId>,
+    /// Mapper inheritance: `None` for a class outside any hierarchy.
+    pub polymorphic: Option<Polymorphic>,
+}
+
+/// A class of a single-table hierarchy (SQLAlchemy's `polymorphic_on`,
+/// `polymorphic_identity`): its rows come back as the class their
+/// discriminator names, and one identity map serves the whole hierarchy.
+#[derive(Clone, Debug)]
+pub struct Polymorphic {
+    /// The hierarchy's base class: identities are keyed by it.
+    pub root: EntityId,
+    /// The class it inherits from (`None` for the base).
+    pub inherits: Option<EntityId>,
+    /// The discriminator's index in `columns`, when the base has one.
+    pub on: Option<usize>,
+    /// Its `polymorphic_identity` (NULL when it has none).
+    pub identity: rusqlite::types::Value,
+    /// The classes a row loaded as this one may come back as, by
+    /// discriminator: itself and every class below it, breadth first in
+    /// the order they are defined (SQLAlchemy's `self_and_descendants`).
+    pub classes: Vec<(crate::db::Key, EntityId)>,
+    /// The identities bound by `kind IN (...)` when a statement loads
+    /// this class: a subclass's own and its descendants', in the same
+    /// order; empty for the base.
+    pub criterion: Vec<rusqlite::types::Value>,
 }
 
 impl Entity {
@@ -165,6 +191,27 @@ impl Model {
 
     pub fn rel(&self, id: RelId) -> &Relationship {
         &self.relationships[id.0]
+    }
+
+    /// The entity whose identity map holds `entity`'s objects: the base of
+    /// its hierarchy, or itself.
+    pub fn identity_root(&self, entity: EntityId) -> EntityId {
+        self.entity(entity)
+            .polymorphic
+            .as_ref()
+            .map_or(entity, |p| p.root)
+    }
+
+    /// `entity` is `ancestor` or inherits from it.
+    pub fn is_a(&self, entity: EntityId, ancestor: EntityId) -> bool {
+        let mut at = Some(entity);
+        while let Some(e) = at {
+            if e == ancestor {
+                return true;
+            }
+            at = self.entity(e).polymorphic.as_ref().and_then(|p| p.inherits);
+        }
+        false
     }
 
     pub fn entity_by_name(&self, name: &str) -> Option<EntityId> {

@@ -5,7 +5,9 @@
 
 use super::diagnostic::{Diagnostic, Located, Span, did_you_mean, list};
 use super::spec::{EntitySpec, ParsedModel, RelationshipSpec};
-use super::{Direction, Entity, EntityId, Join, Model, OrderTerm, RelId, Relationship};
+use super::{
+    Direction, Entity, EntityId, Join, Model, OrderTerm, Polymorphic, RelId, Relationship,
+};
 use crate::db::{ForeignKey, Schema, Table};
 use crate::strategy::Strategy;
 
@@ -44,19 +46,32 @@ impl Resolver<'_> {
                 .error(None, "the model defines no entities")
                 .with_help("add at least one [entities.NAME] table with `table = \"...\"`"));
         }
-        let mut entities = Vec::with_capacity(specs.len());
         for (i, spec) in specs.iter().enumerate() {
-            if let Some(first) = specs[..i].iter().find(|e| e.name.value == spec.name.value) {
-                let _ = first;
+            if specs[..i].iter().any(|e| e.name.value == spec.name.value) {
                 return Err(self.error(
                     spec.name.span.as_ref(),
                     format!("entity `{}` is defined twice", spec.name.value),
                 ));
             }
-            entities.push(self.entity(spec)?);
         }
+        // Bases before the classes that inherit from them.
+        let bases = self.bases(specs)?;
+        let order = hierarchy_order(&bases);
+        let mut resolved: Vec<Option<Entity>> = vec![None; specs.len()];
+        for &i in &order {
+            let entity = self.entity(i, specs, &bases, &resolved)?;
+            resolved[i] = Some(entity);
+        }
+        let mut entities: Vec<Entity> = resolved.into_iter().flatten().collect();
+        link_hierarchies(&mut entities, &bases);
         let mut relationships: Vec<Relationship> = Vec::new();
-        for (e, spec) in specs.iter().enumerate() {
+        for &e in &order {
+            let spec = &specs[e];
+            // A subclass has its base's relationships (the same ones: an
+            // error names them after the class that defines them).
+            if let Some(base) = bases[e] {
+                entities[e].relationships = entities[base].relationships.clone();
+            }
             for rel_spec in &spec.relationships {
                 let id = RelId(relationships.len());
                 if entities[e]
@@ -129,30 +144,64 @@ impl Resolver<'_> {
             })
     }
 
-    fn entity(&self, spec: &EntitySpec) -> Result<Entity, Diagnostic> {
+    /// Each entity's base class (`inherits`), by index; refuses unknown
+    /// bases and loops.
+    fn bases(&self, specs: &[EntitySpec]) -> Result<Vec<Option<usize>>, Diagnostic> {
+        let mut bases = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let Some(inherits) = &spec.inherits else {
+                bases.push(None);
+                continue;
+            };
+            let Some(base) = specs.iter().position(|e| e.name.value == inherits.value) else {
+                let names: Vec<&str> = specs.iter().map(|e| e.name.value.as_str()).collect();
+                return Err(self
+                    .error(
+                        inherits.span.as_ref(),
+                        format!(
+                            "unknown entity `{}` in inherits of entity {}",
+                            inherits.value, spec.name.value
+                        ),
+                    )
+                    .with_help(format!(
+                        "entities in the model: {}{}",
+                        list(&names),
+                        did_you_mean(&inherits.value, names.iter().copied())
+                    )));
+            };
+            bases.push(Some(base));
+        }
+        for (i, spec) in specs.iter().enumerate() {
+            let mut at = bases[i];
+            for _ in 0..specs.len() {
+                match at {
+                    Some(b) if b == i => {
+                        return Err(self.error(
+                            spec.inherits.as_ref().and_then(|s| s.span.as_ref()),
+                            format!("entity {} inherits from itself", spec.name.value),
+                        ));
+                    }
+                    Some(b) => at = bases[b],
+                    None => break,
+                }
+            }
+        }
+        Ok(bases)
+    }
+
+    fn entity(
+        &self,
+        index: usize,
+        specs: &[EntitySpec],
+        bases: &[Option<usize>],
+        resolved: &[Option<Entity>],
+    ) -> Result<Entity, Diagnostic> {
+        let spec = &specs[index];
+        if let Some(base) = bases[index] {
+            let base = resolved[base].as_ref().expect("bases are resolved first");
+            return self.single_table_subclass(spec, base);
+        }
         let owner = format!("entity {}", spec.name.value);
-        if let Some(inherits) = &spec.inherits {
-            // Refused by name rather than loaded as something else.
-            return Err(self
-                .error(
-                    inherits.span.as_ref(),
-                    format!(
-                        "{owner} inherits from `{}`: mapper inheritance is not supported yet",
-                        inherits.value
-                    ),
-                )
-                .with_help(
-                    "leave the subclass out, or map its table as an entity of its own (without `inherits`)",
-                ));
-        }
-        if let Some(on) = &spec.polymorphic_on {
-            return Err(self
-                .error(
-                    on.span.as_ref(),
-                    format!("{owner} has `polymorphic_on`: mapper inheritance is not supported yet"),
-                )
-                .with_help("remove `polymorphic_on` and `polymorphic_identity` to map the table as one class"));
-        }
         let Some(table_name) = &spec.table else {
             return Err(self
                 .error(spec.name.span.as_ref(), format!("{owner} has no `table`"))
@@ -161,8 +210,22 @@ impl Resolver<'_> {
         let table = self.table(table_name, &owner)?;
         // SQLAlchemy's mapper maps the columns the class declares, in its
         // order; by default, every column of the table.
+        // A single-table hierarchy's base leaves out the columns its
+        // subclasses add.
+        let claimed: Vec<&str> = specs
+            .iter()
+            .enumerate()
+            .filter(|(i, e)| root_of(bases, *i) == index && *i != index && e.table.is_none())
+            .flat_map(|(_, e)| e.columns.iter().flat_map(|c| c.value.iter()))
+            .map(String::as_str)
+            .collect();
         let columns: Vec<String> = match &spec.columns {
-            None => table.columns.iter().map(|c| c.name.clone()).collect(),
+            None => table
+                .columns
+                .iter()
+                .filter(|c| !claimed.iter().any(|n| n.eq_ignore_ascii_case(&c.name)))
+                .map(|c| c.name.clone())
+                .collect(),
             Some(listed) => {
                 let mut columns: Vec<String> = Vec::with_capacity(listed.value.len());
                 for name in &listed.value {
@@ -256,6 +319,27 @@ impl Resolver<'_> {
                 .iter()
                 .position(|c| table.column(c).is_some_and(|c| c.is_text())),
         };
+        let polymorphic = if spec.polymorphic_on.is_some() || spec.polymorphic_identity.is_some() {
+            let on = match &spec.polymorphic_on {
+                None => None,
+                Some(on) => Some(mapped(
+                    &on.value,
+                    on.span.as_ref(),
+                    &format!("polymorphic_on of {owner}"),
+                )?),
+            };
+            let discriminator = on.map(|i| columns[i].as_str());
+            Some(Polymorphic {
+                root: EntityId(index),
+                inherits: None,
+                on,
+                identity: identity_value(spec, table, discriminator),
+                classes: Vec::new(),
+                criterion: Vec::new(),
+            })
+        } else {
+            None
+        };
         Ok(Entity {
             name: spec.name.value.clone(),
             table: table.name.clone(),
@@ -263,6 +347,114 @@ impl Resolver<'_> {
             pk,
             label,
             relationships: Vec::new(),
+            polymorphic,
+        })
+    }
+
+    /// A subclass without a table of its own: its base's columns, then the
+    /// ones it adds; its base's key, table and discriminator.
+    fn single_table_subclass(
+        &self,
+        spec: &EntitySpec,
+        base: &Entity,
+    ) -> Result<Entity, Diagnostic> {
+        let owner = format!("entity {}", spec.name.value);
+        if let Some(table) = &spec.table
+            && !table.value.eq_ignore_ascii_case(&base.table)
+        {
+            return Err(self
+                .error(
+                    table.span.as_ref(),
+                    format!(
+                        "{owner} inherits from {} and maps its own table `{}`: joined-table inheritance is not supported yet",
+                        base.name, table.value
+                    ),
+                )
+                .with_help(format!(
+                    "single-table inheritance (no `table`, rows in `{}`) is; or map `{}` as an entity of its own, without `inherits`",
+                    base.table, table.value
+                )));
+        }
+        if let Some(on) = &spec.polymorphic_on {
+            return Err(self
+                .error(
+                    on.span.as_ref(),
+                    format!(
+                        "{owner} sets polymorphic_on, which belongs to the base of its hierarchy"
+                    ),
+                )
+                .with_help("set `polymorphic_on` on the base class, `polymorphic_identity` here"));
+        }
+        if let Some(pk) = &spec.primary_key {
+            return Err(self
+                .error(
+                    pk.span.as_ref(),
+                    format!("{owner} sets primary_key, but a single-table subclass has its base's"),
+                )
+                .with_help(format!("remove it: the key of {} is used", base.name)));
+        }
+        let table = self.schema.table(&base.table).expect("checked");
+        let mut columns = base.columns.clone();
+        if let Some(listed) = &spec.columns {
+            for name in &listed.value {
+                let i = self.column_of(
+                    table,
+                    name,
+                    listed.span.as_ref(),
+                    &format!("columns of {owner}"),
+                )?;
+                let name = &table.columns[i].name;
+                if columns.iter().any(|c| c == name) {
+                    return Err(self
+                        .error(
+                            listed.span.as_ref(),
+                            format!("column `{name}` in columns of {owner} is mapped already"),
+                        )
+                        .with_help(format!(
+                            "a subclass lists only the columns it adds to {}: {}",
+                            base.name,
+                            list(&base.columns)
+                        )));
+                }
+                columns.push(name.clone());
+            }
+        }
+        let label = match &spec.label {
+            None => base.label,
+            Some(label) => {
+                let found = columns
+                    .iter()
+                    .position(|c| c.eq_ignore_ascii_case(&label.value));
+                Some(found.ok_or_else(|| {
+                    self.error(
+                        label.span.as_ref(),
+                        format!(
+                            "label of {owner}: `{}` is not among its columns",
+                            label.value
+                        ),
+                    )
+                    .with_help(format!("mapped columns of {owner}: {}", list(&columns)))
+                })?)
+            }
+        };
+        // The root and base are linked once every class is resolved.
+        let on = base.polymorphic.as_ref().and_then(|p| p.on);
+        let identity = identity_value(spec, table, on.map(|i| columns[i].as_str()));
+        Ok(Entity {
+            name: spec.name.value.clone(),
+            table: base.table.clone(),
+            columns,
+            pk: base.pk.clone(),
+            label,
+            relationships: Vec::new(),
+            polymorphic: Some(Polymorphic {
+                root: EntityId(usize::MAX),
+                inherits: None,
+                on,
+                identity,
+                classes: Vec::new(),
+                criterion: Vec::new(),
+            }),
         })
     }
 
@@ -984,6 +1176,105 @@ impl Resolver<'_> {
             }
         }
         Ok(())
+    }
+}
+
+/// Entity indexes, every base before the classes that inherit from it,
+/// otherwise in model order.
+fn hierarchy_order(bases: &[Option<usize>]) -> Vec<usize> {
+    let depth = |mut i: usize| {
+        let mut d = 0;
+        while let Some(b) = bases[i] {
+            i = b;
+            d += 1;
+        }
+        d
+    };
+    let mut order: Vec<usize> = (0..bases.len()).collect();
+    order.sort_by_key(|i| depth(*i));
+    order
+}
+
+/// The base of `i`'s hierarchy (itself outside one).
+fn root_of(bases: &[Option<usize>], mut i: usize) -> usize {
+    while let Some(b) = bases[i] {
+        i = b;
+    }
+    i
+}
+
+/// A `polymorphic_identity` as SQLAlchemy binds it: an integer for an
+/// integer discriminator, else text; NULL when the class has none.
+fn identity_value(
+    spec: &EntitySpec,
+    table: &crate::db::Table,
+    discriminator: Option<&str>,
+) -> rusqlite::types::Value {
+    use rusqlite::types::Value;
+    let Some(identity) = &spec.polymorphic_identity else {
+        return Value::Null;
+    };
+    let integer = discriminator
+        .and_then(|d| table.column(d))
+        .is_some_and(|c| c.decl_type.contains("INT"));
+    match identity.value.parse::<i64>() {
+        Ok(n) if integer => Value::Integer(n),
+        _ => Value::Text(identity.value.clone()),
+    }
+}
+
+/// Fills in each hierarchy's links once every class is resolved: each
+/// class's root and base, the classes its rows may come back as, and the
+/// identities its statements bind.
+fn link_hierarchies(entities: &mut [Entity], bases: &[Option<usize>]) {
+    for b in bases.iter().flatten() {
+        if entities[*b].polymorphic.is_none() {
+            // A base without polymorphic_on or an identity of its own.
+            entities[*b].polymorphic = Some(Polymorphic {
+                root: EntityId(*b),
+                inherits: None,
+                on: None,
+                identity: rusqlite::types::Value::Null,
+                classes: Vec::new(),
+                criterion: Vec::new(),
+            });
+        }
+    }
+    for i in 0..entities.len() {
+        let Some(_) = entities[i].polymorphic else {
+            continue;
+        };
+        let root = root_of(bases, i);
+        // Breadth first over the classes below, in model order.
+        let mut below = vec![i];
+        let mut at = 0;
+        while at < below.len() {
+            let parent = below[at];
+            below.extend((0..bases.len()).filter(|c| bases[*c] == Some(parent)));
+            at += 1;
+        }
+        let identities: Vec<(rusqlite::types::Value, usize)> = below
+            .iter()
+            .map(|c| {
+                let identity = entities[*c]
+                    .polymorphic
+                    .as_ref()
+                    .map(|p| p.identity.clone());
+                (identity.unwrap_or(rusqlite::types::Value::Null), *c)
+            })
+            .collect();
+        let poly = entities[i].polymorphic.as_mut().expect("checked");
+        poly.root = EntityId(root);
+        poly.inherits = bases[i].map(EntityId);
+        poly.classes = identities
+            .iter()
+            .filter_map(|(v, c)| Some((crate::db::Key::from_value(v)?, EntityId(*c))))
+            .collect();
+        poly.criterion = if bases[i].is_some() && poly.on.is_some() {
+            identities.into_iter().map(|(v, _)| v).collect()
+        } else {
+            Vec::new()
+        };
     }
 }
 
