@@ -99,8 +99,8 @@ def build_models(lazy: dict[str, str]) -> dict[str, type]:
         __tablename__ = "vehicles"
         id = mapped_column(Integer, primary_key=True)
         shop_id = mapped_column(Integer, ForeignKey("shops.id"), nullable=False)
-        kind = mapped_column(String, nullable=False)
         name = mapped_column(String, nullable=False)
+        kind = mapped_column(String, nullable=False)
 
         shop = relationship("Shop", back_populates="vehicles", **rel("Vehicle.shop"))
         __mapper_args__ = {"polymorphic_on": "kind", "polymorphic_identity": "vehicle"}

@@ -594,35 +594,89 @@ fn flask_table_names_are_derived_as_flask_sqlalchemy_derives_them() {
 }
 
 #[test]
-fn flask_models_map_without_tablename_and_subclasses_are_reported() {
+fn flask_models_map_without_tablename_and_subclasses_inherit() {
+    // Flask-SQLAlchemy makes a subclass without a primary key of its own
+    // single-table inheritance, even when it names a table; one with a key
+    // of its own is joined-table inheritance, which is left out.
     let text = "from flask_sqlalchemy import SQLAlchemy\n\
         db = SQLAlchemy()\n\
         class Base(db.Model):\n    __abstract__ = True\n    created = db.Column(db.String)\n\
         class OrderLine(Base):\n    id = db.Column(db.Integer, primary_key=True)\n\
-        class Employee(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n    type = db.Column(db.String)\n\
-        class Manager(Employee):\n    bonus = db.Column(db.Integer)\n\
+        class Employee(db.Model):\n    id = db.Column(db.Integer, primary_key=True)\n    type = db.Column(\"kind\", db.String)\n    __mapper_args__ = {\"polymorphic_on\": type, \"polymorphic_identity\": \"employee\"}\n\
+        class Manager(Employee):\n    __tablename__ = \"managers\"\n    bonus = db.Column(db.Integer)\n    __mapper_args__ = {\"polymorphic_identity\": \"manager\"}\n\
+        class Engineer(Employee):\n    id = db.Column(db.Integer, db.ForeignKey(\"employee.id\"), primary_key=True)\n\
         class Helper:\n    pass\n";
     let parsed = parse_ok("models.py", text);
-    let tables: Vec<(&str, &str)> = parsed
+    let entities: Vec<(&str, Option<&str>, Option<&str>)> = parsed
         .spec
         .entities
         .iter()
         .map(|e| {
             (
                 e.name.value.as_str(),
-                e.table.as_ref().unwrap().value.as_str(),
+                e.table.as_ref().map(|t| t.value.as_str()),
+                e.inherits.as_ref().map(|t| t.value.as_str()),
             )
         })
         .collect();
     assert_eq!(
-        tables,
-        [("OrderLine", "order_line"), ("Employee", "employee")]
+        entities,
+        [
+            ("OrderLine", Some("order_line"), None),
+            ("Employee", Some("employee"), None),
+            ("Manager", None, Some("Employee")),
+        ]
+    );
+    let employee = &parsed.spec.entities[1];
+    // The discriminator is the attribute's column.
+    assert_eq!(value(&employee.polymorphic_on), Some("kind"));
+    assert_eq!(value(&employee.polymorphic_identity), Some("employee"));
+    let manager = &parsed.spec.entities[2];
+    assert_eq!(value(&manager.polymorphic_identity), Some("manager"));
+    assert_eq!(
+        manager.columns.as_ref().map(|c| c.value.clone()),
+        Some(vec!["bonus".to_string()])
     );
     let warnings: Vec<String> = parsed.warnings.iter().map(|w| w.to_string()).collect();
     assert!(
         warnings.iter().any(|w| w.contains(
-            "class Manager inherits from the mapped class Employee: it is left out, as mapper inheritance is not supported yet"
-        ) && w.contains("models.py:11:7")),
+            "class Engineer inherits from the mapped class Employee with a table of its own: it is left out, as joined-table inheritance is not supported yet"
+        ) && w.contains("models.py:16:7")),
+        "{warnings:?}"
+    );
+}
+
+#[test]
+fn a_subclass_with_its_own_tablename_is_joined_table_inheritance() {
+    let text = "from sqlalchemy import Column, ForeignKey, Integer, String\n\
+        from sqlalchemy.orm import DeclarativeBase\n\
+        class Base(DeclarativeBase):\n    pass\n\
+        class Employee(Base):\n    __tablename__ = \"employees\"\n    id = Column(Integer, primary_key=True)\n    type = Column(String)\n    __mapper_args__ = {\"polymorphic_on\": \"type\", \"polymorphic_identity\": 1}\n\
+        class Engineer(Employee):\n    __tablename__ = \"engineers\"\n    id = Column(ForeignKey(\"employees.id\"), primary_key=True)\n\
+        class Clerk(Employee):\n    __mapper_args__ = dict(polymorphic_identity=2)\n";
+    let parsed = parse_ok("models.py", text);
+    let names: Vec<&str> = parsed
+        .spec
+        .entities
+        .iter()
+        .map(|e| e.name.value.as_str())
+        .collect();
+    assert_eq!(names, ["Employee", "Clerk"]);
+    assert_eq!(
+        value(&parsed.spec.entities[0].polymorphic_identity),
+        Some("1")
+    );
+    let warnings: Vec<String> = parsed.warnings.iter().map(|w| w.to_string()).collect();
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "class Engineer inherits from the mapped class Employee with a table of its own"
+        )),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|w| w.contains(
+            "cannot read `__mapper_args__` of Clerk; inheritance settings in it are ignored"
+        ) && w.contains("models.py:14:23")),
         "{warnings:?}"
     );
 }

@@ -416,104 +416,126 @@ impl Model {
         let entities = self
             .entities
             .iter()
-            .map(|e| spec::EntitySpec {
-                name: text(&e.name),
-                table: Some(text(&e.table)),
-                label: e.label.map(|i| text(&e.columns[i])),
-                primary_key: None,
-                columns: None,
-                inherits: None,
-                polymorphic_on: None,
-                polymorphic_identity: None,
-                relationships: e
-                    .relationships
-                    .iter()
-                    .map(|r| {
-                        let rel = self.rel(*r);
-                        let target = self.entity(rel.target);
-                        let mut out =
-                            spec::RelationshipSpec::new(text(&rel.name), text(&target.name));
-                        match &rel.join {
-                            Join::Direct { pairs } => {
-                                let columns: Vec<String> = pairs
+            .enumerate()
+            .map(|(id, e)| {
+                let poly = e.polymorphic.as_ref();
+                let base = poly.and_then(|p| p.inherits).map(|b| self.entity(b));
+                let identity = poly.and_then(|p| match &p.identity {
+                    rusqlite::types::Value::Text(t) => Some(text(t)),
+                    rusqlite::types::Value::Integer(i) => Some(text(&i.to_string())),
+                    _ => None,
+                });
+                spec::EntitySpec {
+                    name: text(&e.name),
+                    // A single-table subclass names its base, the columns it
+                    // adds, and its own relationships only.
+                    table: base.is_none().then(|| text(&e.table)),
+                    label: e
+                        .label
+                        .filter(|l| base.is_none_or(|b| b.label != Some(*l)))
+                        .map(|i| text(&e.columns[i])),
+                    primary_key: None,
+                    columns: base
+                        .map(|b| e.columns[b.columns.len()..].to_vec())
+                        .filter(|added| !added.is_empty())
+                        .map(Located::bare),
+                    inherits: base.map(|b| text(&b.name)),
+                    polymorphic_on: poly
+                        .filter(|p| p.inherits.is_none())
+                        .and_then(|p| p.on)
+                        .map(|i| text(&e.columns[i])),
+                    polymorphic_identity: identity,
+                    relationships: e
+                        .relationships
+                        .iter()
+                        .filter(|r| self.rel(**r).parent == EntityId(id))
+                        .map(|r| {
+                            let rel = self.rel(*r);
+                            let target = self.entity(rel.target);
+                            let mut out =
+                                spec::RelationshipSpec::new(text(&rel.name), text(&target.name));
+                            match &rel.join {
+                                Join::Direct { pairs } => {
+                                    let columns: Vec<String> = pairs
+                                        .iter()
+                                        .map(|(p, t)| {
+                                            if rel.direction == Direction::OneToMany {
+                                                format!("{}.{}", target.table, target.columns[*t])
+                                            } else {
+                                                format!("{}.{}", e.table, e.columns[*p])
+                                            }
+                                        })
+                                        .collect();
+                                    out.foreign_key = Some(Located::bare(columns));
+                                    if rel.parent == rel.target {
+                                        out.direction = Some(text(rel.direction.name()));
+                                    }
+                                }
+                                Join::Secondary {
+                                    table,
+                                    parent,
+                                    target: target_pairs,
+                                    link_first,
+                                } => {
+                                    out.secondary = Some(text(table));
+                                    // Through a link from a table to itself,
+                                    // which link column is which side is
+                                    // only known from the conditions.
+                                    if rel.parent == rel.target || link_first.contains(&true) {
+                                        let condition = |pairs: &[(usize, String)], link_first| {
+                                            let terms: Vec<String> = pairs
+                                                .iter()
+                                                .map(|(c, l)| {
+                                                    let entity =
+                                                        format!("{}.{}", e.table, e.columns[*c]);
+                                                    let link = format!("{table}.{l}");
+                                                    if link_first {
+                                                        format!("{link} = {entity}")
+                                                    } else {
+                                                        format!("{entity} = {link}")
+                                                    }
+                                                })
+                                                .collect();
+                                            text(&terms.join(" AND "))
+                                        };
+                                        out.primaryjoin = Some(condition(parent, link_first[0]));
+                                        out.secondaryjoin =
+                                            Some(condition(target_pairs, link_first[1]));
+                                    }
+                                }
+                            }
+                            if rel.lazy != Strategy::Select {
+                                out.lazy = Some(text(rel.lazy.lazy_value()));
+                            }
+                            if rel.innerjoin || rel.lazy == Strategy::JoinedInner {
+                                out.innerjoin = Some(Located::bare(true));
+                            }
+                            if !rel.order_by.is_empty() {
+                                let terms: Vec<String> = rel
+                                    .order_by
                                     .iter()
-                                    .map(|(p, t)| {
-                                        if rel.direction == Direction::OneToMany {
-                                            format!("{}.{}", target.table, target.columns[*t])
-                                        } else {
-                                            format!("{}.{}", e.table, e.columns[*p])
-                                        }
+                                    .map(|o| {
+                                        format!(
+                                            "{}.{}{}",
+                                            o.table,
+                                            o.column,
+                                            if o.descending { " DESC" } else { "" }
+                                        )
                                     })
                                     .collect();
-                                out.foreign_key = Some(Located::bare(columns));
-                                if rel.parent == rel.target {
-                                    out.direction = Some(text(rel.direction.name()));
-                                }
+                                out.order_by = Some(text(&terms.join(", ")));
                             }
-                            Join::Secondary {
-                                table,
-                                parent,
-                                target: target_pairs,
-                                link_first,
-                            } => {
-                                out.secondary = Some(text(table));
-                                // Through a link from a table to itself,
-                                // which link column is which side is
-                                // only known from the conditions.
-                                if rel.parent == rel.target || link_first.contains(&true) {
-                                    let condition = |pairs: &[(usize, String)], link_first| {
-                                        let terms: Vec<String> = pairs
-                                            .iter()
-                                            .map(|(c, l)| {
-                                                let entity =
-                                                    format!("{}.{}", e.table, e.columns[*c]);
-                                                let link = format!("{table}.{l}");
-                                                if link_first {
-                                                    format!("{link} = {entity}")
-                                                } else {
-                                                    format!("{entity} = {link}")
-                                                }
-                                            })
-                                            .collect();
-                                        text(&terms.join(" AND "))
-                                    };
-                                    out.primaryjoin = Some(condition(parent, link_first[0]));
-                                    out.secondaryjoin =
-                                        Some(condition(target_pairs, link_first[1]));
-                                }
+                            out.back_populates = rel.back_populates.as_deref().map(text);
+                            if !rel.uselist && rel.direction != Direction::ManyToOne {
+                                out.uselist = Some(Located::bare(false));
                             }
-                        }
-                        if rel.lazy != Strategy::Select {
-                            out.lazy = Some(text(rel.lazy.lazy_value()));
-                        }
-                        if rel.innerjoin || rel.lazy == Strategy::JoinedInner {
-                            out.innerjoin = Some(Located::bare(true));
-                        }
-                        if !rel.order_by.is_empty() {
-                            let terms: Vec<String> = rel
-                                .order_by
-                                .iter()
-                                .map(|o| {
-                                    format!(
-                                        "{}.{}{}",
-                                        o.table,
-                                        o.column,
-                                        if o.descending { " DESC" } else { "" }
-                                    )
-                                })
-                                .collect();
-                            out.order_by = Some(text(&terms.join(", ")));
-                        }
-                        out.back_populates = rel.back_populates.as_deref().map(text);
-                        if !rel.uselist && rel.direction != Direction::ManyToOne {
-                            out.uselist = Some(Located::bare(false));
-                        }
-                        if rel.chunksize != resolve::DEFAULT_CHUNKSIZE {
-                            out.chunksize = Some(Located::bare(rel.chunksize as i64));
-                        }
-                        out
-                    })
-                    .collect(),
+                            if rel.chunksize != resolve::DEFAULT_CHUNKSIZE {
+                                out.chunksize = Some(Located::bare(rel.chunksize as i64));
+                            }
+                            out
+                        })
+                        .collect(),
+                }
             })
             .collect();
         spec::ModelSpec { entities }

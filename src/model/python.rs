@@ -738,6 +738,21 @@ struct ClassDef {
     /// Flask-SQLAlchemy's or SQLModel's), so `columns` is all the mapper
     /// maps, in its order; otherwise the table's columns are taken.
     knows_all_columns: bool,
+    /// A single-table subclass: the mapped class it inherits from, whose
+    /// table it maps. Its `columns` start with the base's.
+    inherits: Option<usize>,
+    /// How many of `columns` come from the base.
+    inherited_columns: usize,
+    /// From `__mapper_args__`.
+    polymorphic: MapperArgs,
+}
+
+/// What `__mapper_args__` says about inheritance.
+#[derive(Default)]
+struct MapperArgs {
+    /// The discriminator: an attribute of the class (`kind`, `"kind"`).
+    on: Option<Text>,
+    identity: Option<Text>,
 }
 
 /// One attribute assignment of a mapped class, in a class body or at
@@ -921,6 +936,15 @@ impl Reader<'_> {
                 self.classes[attr.class].columns.push(column);
             }
         }
+        // A subclass has its base's columns, first (the base comes first
+        // in the file, as Python needs it to).
+        for i in 0..self.classes.len() {
+            if let Some(base) = self.classes[i].inherits {
+                let inherited = self.classes[base].columns.clone();
+                self.classes[i].inherited_columns = inherited.len();
+                self.classes[i].columns.splice(0..0, inherited);
+            }
+        }
         let mut backrefs = Vec::new();
         for attr in &attrs {
             let Some(call) = attr.value.map(Expr::unwrapped) else {
@@ -943,34 +967,73 @@ impl Reader<'_> {
             }
         }
 
+        let names: Vec<String> = self.classes.iter().map(|c| c.name.value.clone()).collect();
         let entities = std::mem::take(&mut self.classes)
             .into_iter()
-            .map(|class| EntitySpec {
-                // The mapper's columns in its order: the class's own, then
-                // its mixins' (SQLAlchemy's order), or SQLModel's field order.
-                // (An attribute a class redeclares counts once, where the
-                // class itself puts it.)
-                columns: (class.knows_all_columns && !class.columns.is_empty()).then(|| {
-                    let mut names: Vec<String> = Vec::new();
-                    for c in &class.columns {
-                        if !names.contains(&c.column) {
-                            names.push(c.column.clone());
-                        }
-                    }
-                    // A column the database lacks is reported at the class.
+            .map(|class| {
+                let discriminator = class.polymorphic.on.map(|on| {
+                    // The attribute's column (`kind = mapped_column("type")`).
+                    let column = class
+                        .columns
+                        .iter()
+                        .find(|c| c.attr.value == on.value)
+                        .map_or(on.value.clone(), |c| c.column.clone());
                     Located {
-                        value: names,
-                        span: class.name.span.clone(),
+                        value: column,
+                        span: on.span,
                     }
-                }),
-                name: class.name,
-                table: Some(class.table),
-                label: None,
-                primary_key: None,
-                inherits: None,
-                polymorphic_on: None,
-                polymorphic_identity: None,
-                relationships: class.relationships,
+                });
+                let polymorphic_identity = class.polymorphic.identity;
+                if let Some(base) = class.inherits {
+                    let own: Vec<String> = class.columns[class.inherited_columns..]
+                        .iter()
+                        .map(|c| c.column.clone())
+                        .collect();
+                    return EntitySpec {
+                        columns: (!own.is_empty()).then(|| Located {
+                            value: own,
+                            span: class.name.span.clone(),
+                        }),
+                        name: class.name,
+                        table: None,
+                        label: None,
+                        primary_key: None,
+                        inherits: Some(Located {
+                            value: names[base].clone(),
+                            span: None,
+                        }),
+                        polymorphic_on: discriminator,
+                        polymorphic_identity,
+                        relationships: class.relationships,
+                    };
+                }
+                EntitySpec {
+                    // The mapper's columns in its order: the class's own, then
+                    // its mixins' (SQLAlchemy's order), or SQLModel's field order.
+                    // (An attribute a class redeclares counts once, where the
+                    // class itself puts it.)
+                    columns: (class.knows_all_columns && !class.columns.is_empty()).then(|| {
+                        let mut names: Vec<String> = Vec::new();
+                        for c in &class.columns {
+                            if !names.contains(&c.column) {
+                                names.push(c.column.clone());
+                            }
+                        }
+                        // A column the database lacks is reported at the class.
+                        Located {
+                            value: names,
+                            span: class.name.span.clone(),
+                        }
+                    }),
+                    name: class.name,
+                    table: Some(class.table),
+                    label: None,
+                    primary_key: None,
+                    inherits: None,
+                    polymorphic_on: discriminator,
+                    polymorphic_identity,
+                    relationships: class.relationships,
+                }
             })
             .collect();
         Ok(ModelSpec { entities })
@@ -1064,17 +1127,47 @@ impl Reader<'_> {
                 .find(|a| a.field("left").is_some_and(|l| l.source() == wanted))
                 .and_then(|a| a.field("right"))
         };
-        // A subclass of a mapped class is mapper inheritance (single-table
-        // without a table or a key of its own, joined-table with them).
-        if let Some(base) = base_names.iter().find(|b| self.class_index(b).is_some()) {
-            self.warn(
-                name.span(),
-                format!(
-                    "class {} inherits from the mapped class {base}: it is left out, as mapper inheritance is not supported yet",
-                    name.source()
-                ),
-                "its rows are loaded as the base class's objects",
-            );
+        let polymorphic = self.mapper_args(dunder("__mapper_args__"), name.source());
+        // A subclass of a mapped class is mapper inheritance: joined-table
+        // when it maps a table of its own (under Flask-SQLAlchemy: when it
+        // declares a primary key of its own, whatever its `__tablename__`),
+        // single-table otherwise.
+        if let Some((base, base_name)) = base_names
+            .iter()
+            .find_map(|b| Some((self.class_index(b)?, b.clone())))
+        {
+            let flask = self.flask_classes.contains(&base_name);
+            let joined = if flask {
+                declares_primary_key(&assignments)
+            } else {
+                dunder("__tablename__").is_some() || dunder("__table__").is_some()
+            };
+            if joined {
+                self.warn(
+                    name.span(),
+                    format!(
+                        "class {} inherits from the mapped class {base_name} with a table of its own: it is left out, as joined-table inheritance is not supported yet",
+                        name.source()
+                    ),
+                    "single-table inheritance (a subclass without a table or a primary key of its own) is",
+                );
+                return;
+            }
+            if flask {
+                self.flask_classes.push(name.source().to_string());
+            }
+            let index = self.classes.len();
+            self.classes.push(ClassDef {
+                name: name.located(),
+                table: self.classes[base].table.clone(),
+                columns: Vec::new(),
+                relationships: Vec::new(),
+                knows_all_columns: true,
+                inherits: Some(base),
+                inherited_columns: 0,
+                polymorphic,
+            });
+            push_attrs(attrs, index, &assignments, sqlmodel.is_some());
             return;
         }
         let (table, columns) = if let Some(value) = dunder("__tablename__") {
@@ -1177,25 +1270,76 @@ impl Reader<'_> {
             columns,
             relationships: Vec::new(),
             knows_all_columns,
+            inherits: None,
+            inherited_columns: 0,
+            polymorphic,
         });
-        for assignment in assignments {
-            let Some(left) = assignment
-                .field("left")
-                .filter(|l| l.kind() == "identifier")
-            else {
+        push_attrs(attrs, index, &assignments, sqlmodel.is_some());
+    }
+
+    /// `__mapper_args__ = {"polymorphic_on": kind, "polymorphic_identity":
+    /// "truck"}`; what cannot be read is a warning.
+    fn mapper_args(&mut self, value: Option<Expr<'_>>, class: &str) -> MapperArgs {
+        let mut args = MapperArgs::default();
+        let Some(value) = value.map(Expr::unwrapped) else {
+            return args;
+        };
+        if value.kind() != "dictionary" {
+            self.warn(
+                value.span(),
+                format!("cannot read `__mapper_args__` of {class}; inheritance settings in it are ignored"),
+                "write it as a dict literal: `{\"polymorphic_on\": kind, \"polymorphic_identity\": \"truck\"}`",
+            );
+            return args;
+        }
+        for pair in value
+            .named_children()
+            .into_iter()
+            .filter(|p| p.kind() == "pair")
+        {
+            let (Some(key), Some(v)) = (
+                pair.field("key").and_then(|k| k.string()),
+                pair.field("value").map(Expr::unwrapped),
+            ) else {
                 continue;
             };
-            if left.source().starts_with("__") {
-                continue;
+            match key.value.as_str() {
+                "polymorphic_on" => {
+                    // An attribute, by name or as a string; `cls.kind` or
+                    // `__table__.c.kind` name it too.
+                    let attr = v.string().or_else(|| {
+                        let path = v.dotted()?;
+                        let last = path.last()?;
+                        Some(Located::new(last.to_string(), v.span()))
+                    });
+                    if attr.is_none() {
+                        self.warn(
+                            v.span(),
+                            format!("cannot read polymorphic_on of {class}: its rows are loaded as the class the statement names"),
+                            "name a column: `\"polymorphic_on\": kind` or `\"polymorphic_on\": \"kind\"`",
+                        );
+                    }
+                    args.on = attr;
+                }
+                "polymorphic_identity" => {
+                    args.identity = v.string().or_else(|| {
+                        (v.kind() == "integer")
+                            .then(|| Located::new(v.source().to_string(), v.span()))
+                    });
+                    if args.identity.is_none() {
+                        self.warn(
+                            v.span(),
+                            format!(
+                                "cannot read polymorphic_identity of {class}; it is taken as None"
+                            ),
+                            "write the identity as a string or integer literal",
+                        );
+                    }
+                }
+                _ => {}
             }
-            attrs.push(Attr {
-                class: index,
-                name: left,
-                annotation: assignment.field("type"),
-                value: assignment.field("right"),
-                sqlmodel: sqlmodel.is_some(),
-            });
         }
+        args
     }
 
     /// The table Flask-SQLAlchemy 3.1 gives a class that names none: a
@@ -1224,18 +1368,7 @@ impl Reader<'_> {
             return None;
         }
         self.flask_classes.push(name.source().to_string());
-        let declares_key = assignments.iter().any(|a| {
-            a.field("right").is_some_and(|r| {
-                let call = r.unwrapped();
-                matches!(call.call_name(), Some("Column" | "mapped_column"))
-                    && call
-                        .call_args()
-                        .keywords
-                        .iter()
-                        .any(|k| k.name.source() == "primary_key" && k.value.kind() == "true")
-            })
-        });
-        (!abstract_ && declares_key).then(|| Located {
+        (!abstract_ && declares_primary_key(assignments)).then(|| Located {
             value: flask_table_name(name.source()),
             span: Some(name.span()),
         })
@@ -2250,4 +2383,46 @@ fn rewrite(call: Expr<'_>, argument: Expr<'_>, replacement: &str) -> Option<Stri
         .replace(", )", ")")
         .replace(" )", ")");
     (one_line.len() <= 120).then_some(one_line)
+}
+
+/// A class body's attribute assignments, for its class at `class`.
+fn push_attrs<'a>(
+    attrs: &mut Vec<Attr<'a>>,
+    class: usize,
+    assignments: &[Expr<'a>],
+    sqlmodel: bool,
+) {
+    for assignment in assignments {
+        let Some(left) = assignment
+            .field("left")
+            .filter(|l| l.kind() == "identifier")
+        else {
+            continue;
+        };
+        if left.source().starts_with("__") {
+            continue;
+        }
+        attrs.push(Attr {
+            class,
+            name: left,
+            annotation: assignment.field("type"),
+            value: assignment.field("right"),
+            sqlmodel,
+        });
+    }
+}
+
+/// Some assignment declares a primary key column.
+fn declares_primary_key(assignments: &[Expr<'_>]) -> bool {
+    assignments.iter().any(|a| {
+        a.field("right").is_some_and(|r| {
+            let call = r.unwrapped();
+            matches!(call.call_name(), Some("Column" | "mapped_column"))
+                && call
+                    .call_args()
+                    .keywords
+                    .iter()
+                    .any(|k| k.name.source() == "primary_key" && k.value.kind() == "true")
+        })
+    })
 }
