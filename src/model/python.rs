@@ -357,7 +357,7 @@ fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Opti
 /// own bases' first, for the table classes that derive from it.
 struct SqlModelBase<'a> {
     name: String,
-    fields: Vec<Expr<'a>>,
+    fields: Vec<Field<'a>>,
     /// A plain class (a mixin, an `__abstract__` base), not a SQLModel one.
     mixin: bool,
     /// `@declared_attr.directive def __tablename__(cls): return
@@ -369,7 +369,7 @@ struct SqlModelKind<'a> {
     /// `table=True`: a mapped class.
     table: bool,
     /// The fields of its SQLModel bases, in MRO order.
-    inherited: Vec<Expr<'a>>,
+    inherited: Vec<Field<'a>>,
 }
 
 /// Whether `class` is a SQLModel class: it derives from `SQLModel` or from
@@ -469,13 +469,77 @@ fn base_names(class: Expr<'_>) -> Vec<String> {
         .collect()
 }
 
-/// `__abstract__ = True` among a class's assignments.
-fn is_abstract(assignments: &[Expr<'_>]) -> bool {
-    assignments.iter().any(|a| {
-        a.field("left")
-            .is_some_and(|l| l.source() == "__abstract__")
-            && a.field("right").is_some_and(|r| r.kind() == "true")
+/// An attribute a class body declares: an assignment (`name: Mapped[int]
+/// = mapped_column()`, `id = Column(...)`), or a `@declared_attr` method,
+/// whose return expression stands for the value (SQLAlchemy calls it for
+/// each class that uses the mixin).
+#[derive(Clone, Copy)]
+struct Field<'a> {
+    left: Expr<'a>,
+    annotation: Option<Expr<'a>>,
+    right: Option<Expr<'a>>,
+}
+
+impl Field<'_> {
+    fn named(&self, name: &str) -> bool {
+        self.left.source() == name
+    }
+}
+
+/// The attributes a class body declares, in order.
+fn fields_of(body: Expr<'_>) -> Vec<Field<'_>> {
+    body.named_children()
+        .into_iter()
+        .filter_map(|statement| {
+            if let Some(a) = assignment(statement) {
+                return Some(Field {
+                    left: a.field("left")?,
+                    annotation: a.field("type"),
+                    right: a.field("right"),
+                });
+            }
+            declared_attr(statement)
+        })
+        .collect()
+}
+
+/// `@declared_attr def owner_id(cls) -> Mapped[int]: return
+/// mapped_column(ForeignKey("accounts.id"))` as the field `owner_id`. A
+/// `__tablename__` one is read by [`lowers_its_name`].
+fn declared_attr(statement: Expr<'_>) -> Option<Field<'_>> {
+    if statement.kind() != "decorated_definition" {
+        return None;
+    }
+    let declared = statement
+        .named_children()
+        .iter()
+        .any(|d| d.kind() == "decorator" && d.source().contains("declared_attr"));
+    let function = statement.field("definition")?;
+    let name = function.field("name")?;
+    if !declared || function.kind() != "function_definition" || name.source() == "__tablename__" {
+        return None;
+    }
+    let returned = function
+        .field("body")?
+        .named_children()
+        .into_iter()
+        .rev()
+        .find(|r| r.kind() == "return_statement")?
+        .named_children()
+        .first()
+        .copied();
+    Some(Field {
+        left: name,
+        annotation: function.field("return_type"),
+        right: returned,
     })
+}
+
+/// `__abstract__ = True` among a class's assignments.
+fn is_abstract(fields: &[Field<'_>]) -> bool {
+    fields
+        .iter()
+        .any(|f| f.named("__abstract__") && f.right.is_some_and(|r| r.kind() == "true"))
 }
 
 /// A class body with `@declared_attr` (or `.directive`) `def
@@ -1077,13 +1141,9 @@ impl Reader<'_> {
         let (Some(name), Some(body)) = (class.field("name"), class.field("body")) else {
             return;
         };
-        let own: Vec<Expr<'a>> = body
-            .named_children()
-            .into_iter()
-            .filter_map(assignment)
-            .collect();
+        let own: Vec<Field<'a>> = fields_of(body);
         let sqlmodel = sqlmodel_kind(class, sqlmodel_bases);
-        let assignments: Vec<Expr<'a>> = match &sqlmodel {
+        let assignments: Vec<Field<'a>> = match &sqlmodel {
             // A SQLModel class has its bases' fields first, as pydantic
             // orders them (and SQLModel builds the table).
             Some(kind) => kind
@@ -1117,15 +1177,15 @@ impl Reader<'_> {
         // `__abstract__` counts only where it is written (declarative reads
         // it from the class's own `__dict__`).
         let abstract_ = is_abstract(&assignments);
-        let assignments: Vec<Expr<'a>> = assignments
+        let assignments: Vec<Field<'a>> = assignments
             .into_iter()
             .chain(mixins.iter().flat_map(|m| m.fields.iter().copied()))
             .collect();
         let dunder = |wanted: &str| {
             assignments
                 .iter()
-                .find(|a| a.field("left").is_some_and(|l| l.source() == wanted))
-                .and_then(|a| a.field("right"))
+                .find(|a| a.named(wanted))
+                .and_then(|a| a.right)
         };
         let polymorphic = self.mapper_args(dunder("__mapper_args__"), name.source());
         // A subclass of a mapped class is mapper inheritance: joined-table
@@ -1251,12 +1311,11 @@ impl Reader<'_> {
         // alias of Column) may be a column: then the table's columns are
         // taken, as they always were.
         let knows_every_call = assignments.iter().all(|a| {
-            let Some(call) = a.field("right").map(Expr::unwrapped) else {
+            let Some(call) = a.right.map(Expr::unwrapped) else {
                 return true;
             };
             call.kind() != "call"
-                || a.field("left")
-                    .is_some_and(|l| l.source().starts_with("__"))
+                || a.left.source().starts_with("__")
                 || call.call_name().is_some_and(|f| KNOWN_CALLS.contains(&f))
         });
         let knows_all_columns = knows_every_call
@@ -1350,7 +1409,7 @@ impl Reader<'_> {
         &mut self,
         class: Expr<'_>,
         name: Expr<'_>,
-        assignments: &[Expr<'_>],
+        assignments: &[Field<'_>],
         abstract_: bool,
     ) -> Option<Text> {
         let bases: Vec<Vec<&str>> = class
@@ -2385,37 +2444,26 @@ fn rewrite(call: Expr<'_>, argument: Expr<'_>, replacement: &str) -> Option<Stri
     (one_line.len() <= 120).then_some(one_line)
 }
 
-/// A class body's attribute assignments, for its class at `class`.
-fn push_attrs<'a>(
-    attrs: &mut Vec<Attr<'a>>,
-    class: usize,
-    assignments: &[Expr<'a>],
-    sqlmodel: bool,
-) {
-    for assignment in assignments {
-        let Some(left) = assignment
-            .field("left")
-            .filter(|l| l.kind() == "identifier")
-        else {
-            continue;
-        };
-        if left.source().starts_with("__") {
+/// A class body's attributes, for its class at `class`.
+fn push_attrs<'a>(attrs: &mut Vec<Attr<'a>>, class: usize, fields: &[Field<'a>], sqlmodel: bool) {
+    for field in fields {
+        if field.left.kind() != "identifier" || field.left.source().starts_with("__") {
             continue;
         }
         attrs.push(Attr {
             class,
-            name: left,
-            annotation: assignment.field("type"),
-            value: assignment.field("right"),
+            name: field.left,
+            annotation: field.annotation,
+            value: field.right,
             sqlmodel,
         });
     }
 }
 
-/// Some assignment declares a primary key column.
-fn declares_primary_key(assignments: &[Expr<'_>]) -> bool {
-    assignments.iter().any(|a| {
-        a.field("right").is_some_and(|r| {
+/// Some attribute declares a primary key column.
+fn declares_primary_key(fields: &[Field<'_>]) -> bool {
+    fields.iter().any(|a| {
+        a.right.is_some_and(|r| {
             let call = r.unwrapped();
             matches!(call.call_name(), Some("Column" | "mapped_column"))
                 && call
