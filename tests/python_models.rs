@@ -734,3 +734,28 @@ fn a_class_below_the_base_without_a_table_is_reported_a_mixin_is_not() {
         "{warnings:?}"
     );
 }
+
+#[test]
+fn aliases_of_sqlalchemy_callables_are_followed() {
+    // `Column = db.Column` (Flask tutorials), `rel = db.relationship`,
+    // and `import ... as ...`.
+    let text = "from flask_sqlalchemy import SQLAlchemy\n\
+        from sqlalchemy import ForeignKey as FK\n\
+        from sqlalchemy.orm import relationship as rel\n\
+        db = SQLAlchemy()\n\
+        Column = db.Column\n\
+        relation = db.relationship\n\
+        class User(db.Model):\n    id = Column(db.Integer, primary_key=True)\n    posts = relation(\"Post\", lazy=\"selectin\")\n\
+        class Post(db.Model):\n    id = Column(db.Integer, primary_key=True)\n    user_id = Column(db.Integer, FK(\"user.id\"))\n    author = rel(\"User\", back_populates=\"posts\")\n";
+    let parsed = parse_ok("models.py", text);
+    let posts = rel(&parsed.spec, "User", "posts");
+    assert_eq!(posts.target.value, "Post");
+    assert_eq!(value(&posts.lazy), Some("selectin"));
+    let author = rel(&parsed.spec, "Post", "author");
+    assert_eq!(value(&author.back_populates), Some("posts"));
+    let post = &parsed.spec.entities[1];
+    assert_eq!(
+        post.columns.as_ref().map(|c| c.value.clone()),
+        Some(vec!["id".to_string(), "user_id".to_string()])
+    );
+}

@@ -101,10 +101,18 @@ pub fn parse(source: SourceFile, lenient: bool) -> Result<ParsedModel, Diagnosti
         let tree = parse_python(&source.text).ok_or_else(|| {
             Diagnostic::error(&source, None, "the Python parser could not read this file")
         })?;
+        let no_aliases = Aliases::new();
+        let aliases = aliases_of(Expr {
+            node: tree.root_node(),
+            text: &source.text,
+            offset: 0,
+            aliases: &no_aliases,
+        });
         let module = Expr {
             node: tree.root_node(),
             text: &source.text,
             offset: 0,
+            aliases: &aliases,
         };
         check_depth(&source, module.node)?;
         check_syntax(&source, module.node)?;
@@ -193,6 +201,72 @@ struct Expr<'a> {
     node: Node<'a>,
     text: &'a str,
     offset: usize,
+    /// The file's other names for SQLAlchemy's callables (`Column =
+    /// db.Column`, `from sqlalchemy.orm import relationship as rel`).
+    aliases: &'a Aliases,
+}
+
+/// `(alias, SQLAlchemy's name)` pairs.
+type Aliases = Vec<(String, &'static str)>;
+
+/// The callables an alias may stand for.
+const ALIASABLE: &[&str] = &[
+    "Column",
+    "mapped_column",
+    "Field",
+    "relationship",
+    "Relationship",
+    "dynamic_loader",
+    "backref",
+    "Table",
+    "ForeignKey",
+    "desc",
+    "asc",
+];
+
+/// A module's aliases of [`ALIASABLE`] names, from its top-level
+/// assignments and imports.
+fn aliases_of(module: Expr<'_>) -> Aliases {
+    let mut out = Aliases::new();
+    for statement in module.named_children() {
+        match statement.kind() {
+            "expression_statement" => {
+                let Some(a) = assignment(statement) else {
+                    continue;
+                };
+                let (Some(left), Some(right)) = (a.field("left"), a.field("right")) else {
+                    continue;
+                };
+                let Some(last) = right.dotted().and_then(|d| d.last().copied()) else {
+                    continue;
+                };
+                if let Some(name) = ALIASABLE.iter().find(|n| **n == last)
+                    && left.kind() == "identifier"
+                    && left.source() != last
+                {
+                    out.push((left.source().to_string(), name));
+                }
+            }
+            "import_from_statement" => {
+                for imported in statement.named_children() {
+                    if imported.kind() != "aliased_import" {
+                        continue;
+                    }
+                    let (Some(name), Some(alias)) =
+                        (imported.field("name"), imported.field("alias"))
+                    else {
+                        continue;
+                    };
+                    let last = name.source().rsplit('.').next().unwrap_or_default();
+                    if let Some(name) = ALIASABLE.iter().find(|n| **n == last) {
+                        out.push((alias.source().to_string(), name));
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 impl<'a> Expr<'a> {
@@ -282,7 +356,16 @@ impl<'a> Expr<'a> {
         if self.kind() != "call" {
             return None;
         }
-        self.field("function")?.dotted()?.last().copied()
+        let name = self.field("function")?.dotted()?;
+        match name[..] {
+            [one] => Some(
+                self.aliases
+                    .iter()
+                    .find(|(alias, _)| alias == one)
+                    .map_or(one, |(_, name)| *name),
+            ),
+            _ => name.last().copied(),
+        }
     }
 
     /// A call's positional arguments and `name=value` keyword arguments.
@@ -340,6 +423,7 @@ fn in_string<R>(string: Expr<'_>, f: impl FnOnce(Expr<'_>) -> Option<R>) -> Opti
         node: tree.root_node(),
         text: &content.value,
         offset: content.span.as_ref()?.start,
+        aliases: string.aliases,
     };
     let [statement] = module.named_children()[..] else {
         return None;
