@@ -544,6 +544,39 @@ fn chunksize_from_the_model_file_sets_the_batch() {
 }
 
 #[test]
+fn a_typed_or_filter_stays_under_its_parent() {
+    // `a OR b` typed as a filter must not escape `? = posts.user_id`:
+    // another user's posts never show under this one.
+    let (conn, model) = sample();
+    let user = model.entity_by_name("User").unwrap();
+    let posts = model.rel_by_name(user, "posts").unwrap();
+    let (mut session, users) = session_with_users(&model, &conn, 1);
+    let node = session.plan.child_or_insert(&model, NodeId::ROOT, posts);
+    let q = DynamicQuery {
+        filter: Some("posts.id < 0 OR posts.id > 0".to_string()),
+        ..DynamicQuery::default()
+    };
+    let found = dynamic::query(&mut session, users[0], node, &q).unwrap();
+    let user_id = session.value(users[0], 0).clone();
+    let user_column = model
+        .entity(model.rel(posts).target)
+        .column_index("user_id")
+        .unwrap();
+    assert!(!found.is_empty());
+    for post in found {
+        assert_eq!(session.value(post, user_column), &user_id);
+    }
+    let statement = conn.log().statements.last().unwrap().clone();
+    assert!(
+        statement
+            .sql
+            .contains("WHERE ? = posts.user_id AND (posts.id < 0 OR posts.id > 0)"),
+        "{}",
+        statement.sql
+    );
+}
+
+#[test]
 fn dynamic_query_with_filter_order_and_limit() {
     let (conn, model) = sample();
     let user = entity(&model, "User");
@@ -566,7 +599,7 @@ fn dynamic_query_with_filter_order_and_limit() {
     );
     assert!(
         statement.sql.ends_with(
-            " FROM posts WHERE ? = posts.user_id AND posts.title LIKE '%Post%' \
+            " FROM posts WHERE ? = posts.user_id AND (posts.title LIKE '%Post%') \
              ORDER BY posts.id DESC LIMIT ? OFFSET ?"
         ),
         "{}",

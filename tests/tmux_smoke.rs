@@ -47,6 +47,46 @@ impl Tmux {
     }
 }
 
+impl Tmux {
+    /// The explorer (with `args`) in a 120x40 tmux session; after it
+    /// exits the shell prints its exit code and whether the terminal is
+    /// back in canonical mode.
+    fn start(name: &str, args: &str) -> Tmux {
+        let tmux = Tmux {
+            socket: format!("loadscope-{name}-{}", std::process::id()),
+        };
+        let binary = env!("CARGO_BIN_EXE_loadscope");
+        tmux.run(&[
+            "new-session",
+            "-d",
+            "-s",
+            "smoke",
+            "-x",
+            "120",
+            "-y",
+            "40",
+            &format!(
+                "{binary} {args}; echo EXITED:$?; stty -a | tr ' ' '\\n' | grep -x -- '-*icanon'; sleep 30"
+            ),
+        ]);
+        tmux.run(&["set-option", "-s", "escape-time", "0"]);
+        tmux
+    }
+
+    /// Alternate screen and mouse capture, as tmux sees them.
+    fn modes(&self) -> String {
+        self.run(&[
+            "display-message",
+            "-p",
+            "-t",
+            "smoke",
+            "#{alternate_on} #{mouse_any_flag}",
+        ])
+        .trim()
+        .to_string()
+    }
+}
+
 impl Drop for Tmux {
     fn drop(&mut self) {
         let _ = Command::new("tmux")
@@ -57,22 +97,7 @@ impl Drop for Tmux {
 
 #[test]
 fn the_real_binary_in_tmux() {
-    let tmux = Tmux {
-        socket: format!("loadscope-smoke-{}", std::process::id()),
-    };
-    let binary = env!("CARGO_BIN_EXE_loadscope");
-    tmux.run(&[
-        "new-session",
-        "-d",
-        "-s",
-        "smoke",
-        "-x",
-        "120",
-        "-y",
-        "40",
-        &format!("{binary}; echo EXITED:$?; sleep 30"),
-    ]);
-    tmux.run(&["set-option", "-s", "escape-time", "0"]);
+    let tmux = Tmux::start("smoke", "");
 
     // First frame: the users and the log header with the root fetch only.
     let screen = tmux.wait_for("1  John");
@@ -113,16 +138,55 @@ fn the_real_binary_in_tmux() {
     // Quit: exit code 0 and the terminal restored.
     tmux.keys(&["q"]);
     tmux.wait_for("EXITED:0");
-    let state = tmux.run(&[
-        "display-message",
-        "-p",
-        "-t",
-        "smoke",
-        "#{alternate_on} #{mouse_any_flag}",
-    ]);
+    let screen = tmux.wait_for("icanon");
+    assert!(screen.contains("\nicanon"), "{screen}");
     assert_eq!(
-        state.trim(),
+        tmux.modes(),
         "0 0",
         "alternate screen and mouse capture are off again"
     );
+}
+
+#[test]
+fn a_paste_is_text_and_a_kill_restores_the_terminal() {
+    let tmux = Tmux::start("paste", "");
+    tmux.wait_for("1  John");
+    // User.posts as dynamic, then its query editor.
+    tmux.keys(&["Enter", "Down", "s"]);
+    tmux.wait_for("how does User.posts load?");
+    for _ in 0..9 {
+        tmux.keys(&["Down"]);
+    }
+    tmux.keys(&["Enter"]);
+    tmux.wait_for("User.posts: dynamic");
+    tmux.keys(&["f"]);
+    tmux.wait_for("filter / order by / limit");
+    // A pasted `q` (and line break) is text in the editor, not a key.
+    tmux.run(&["set-buffer", "-b", "p", "posts.id > 1 OR q\nq"]);
+    tmux.run(&["paste-buffer", "-p", "-b", "p", "-t", "smoke"]);
+    let screen = tmux.wait_for("filter: posts.id > 1 OR q");
+    assert!(!screen.contains("EXITED"), "{screen}");
+    assert!(screen.contains("filter / order by / limit"), "{screen}");
+
+    // SIGTERM: the terminal comes back (main screen, no mouse capture,
+    // canonical mode) and the exit code is 128 + 15.
+    let pid = tmux.run(&["list-panes", "-t", "smoke", "-F", "#{pane_pid}"]);
+    let shell: u32 = pid.trim().parse().unwrap();
+    let children = Command::new("pgrep")
+        .args(["-P", &shell.to_string()])
+        .output()
+        .unwrap();
+    let explorer = String::from_utf8_lossy(&children.stdout).trim().to_string();
+    assert!(
+        !explorer.is_empty(),
+        "the explorer runs under the pane's shell"
+    );
+    Command::new("kill")
+        .args(["-TERM", &explorer])
+        .status()
+        .unwrap();
+    tmux.wait_for("EXITED:143");
+    let screen = tmux.wait_for("icanon");
+    assert!(screen.contains("\nicanon"), "{screen}");
+    assert_eq!(tmux.modes(), "0 0");
 }

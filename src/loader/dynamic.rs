@@ -264,8 +264,10 @@ fn statement(
     };
     let mut spec = per_parent_spec(session, node, LabelStyle::TablenamePlusCol);
     if let Some(filter) = q.filter.as_deref().map(str::trim).filter(|f| !f.is_empty()) {
+        // In parentheses: a typed `a OR b` must not escape the parent's
+        // condition.
         let base = spec.where_clause.take().unwrap_or_default();
-        spec.where_clause = Some(format!("{base} AND {filter}"));
+        spec.where_clause = Some(format!("{base} AND ({filter})"));
     }
     if let Some(order) = q
         .order_by

@@ -1,6 +1,6 @@
 //! Everything the explorer can be asked to do.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Action {
     Up,
     Down,
@@ -43,4 +43,6 @@ pub enum Action {
     Resize(u16, u16),
     /// A key typed into the dynamic-query editor.
     EditorKey(crossterm::event::KeyEvent),
+    /// Text pasted into the editor (bracketed paste: never run as keys).
+    Paste(String),
 }

@@ -265,7 +265,7 @@ pub fn action_for(key: &KeyEvent, context: Context) -> Option<Action> {
             .iter()
             .filter(|b| b.context == *c)
             .find(|b| matches(b, key))
-            .map(|b| b.action)
+            .map(|b| b.action.clone())
     })
 }
 

@@ -16,7 +16,9 @@ use crate::cli::OpenArgs;
 use crate::cli::workspace;
 use anyhow::{Context as _, Result};
 use app::App;
-use crossterm::event::{self, DisableMouseCapture, EnableMouseCapture};
+use crossterm::event::{
+    self, DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+};
 use crossterm::execute;
 use std::io::{Write, stdout};
 use std::time::Duration;
@@ -25,8 +27,30 @@ use theme::Theme;
 /// Leaves the terminal as it was found: raw mode off, main screen back,
 /// mouse capture off, cursor shown.
 fn restore_terminal() {
-    let _ = execute!(stdout(), DisableMouseCapture, crossterm::cursor::Show);
+    let _ = execute!(
+        stdout(),
+        DisableBracketedPaste,
+        DisableMouseCapture,
+        crossterm::cursor::Show
+    );
     ratatui::restore();
+}
+
+/// A SIGTERM, SIGHUP, SIGINT or SIGQUIT (from `kill`, a closed terminal,
+/// a supervisor) restores the terminal before the process ends with the
+/// conventional status, 128 + the signal: a killed explorer never leaves
+/// the shell in raw mode on the alternate screen.
+fn restore_on_signals() -> Result<()> {
+    use signal_hook::consts::{SIGHUP, SIGINT, SIGQUIT, SIGTERM};
+    let mut signals = signal_hook::iterator::Signals::new([SIGTERM, SIGHUP, SIGINT, SIGQUIT])
+        .context("watching for signals")?;
+    std::thread::spawn(move || {
+        if let Some(signal) = signals.forever().next() {
+            restore_terminal();
+            std::process::exit(128 + signal);
+        }
+    });
+    Ok(())
 }
 
 pub fn run(open: &OpenArgs) -> Result<()> {
@@ -40,9 +64,10 @@ pub fn run(open: &OpenArgs) -> Result<()> {
         restore_terminal();
         previous(info);
     }));
+    restore_on_signals()?;
     let mut terminal = ratatui::try_init().context("starting the terminal UI")?;
     let result = (|| -> Result<()> {
-        execute!(stdout(), EnableMouseCapture)?;
+        execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)?;
         let size = terminal.size()?;
         let mut app = App::new(&ws, (size.width, size.height), theme)?;
         event_loop(&mut terminal, &mut app)

@@ -43,6 +43,12 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
                 ),
             }
         }
+        // A paste is text for the editor, never keys: a pasted `q` must
+        // not quit. Outside the editor it is ignored.
+        Event::Paste(text) => match &app.overlay {
+            Some(Overlay::Editor(_)) => Some(Action::Paste(text.clone())),
+            _ => None,
+        },
         Event::Mouse(mouse) => match mouse.kind {
             MouseEventKind::ScrollDown => Some(Action::Scroll {
                 column: mouse.column,
@@ -69,7 +75,7 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
 pub fn update(app: &mut App, action: Action) {
     if !matches!(
         action,
-        Action::Resize(..) | Action::EditorKey(_) | Action::Scroll { .. }
+        Action::Resize(..) | Action::EditorKey(_) | Action::Paste(_) | Action::Scroll { .. }
     ) {
         app.status = None;
     }
@@ -288,6 +294,14 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
         Overlay::Editor(mut editor) => match action {
             Action::EditorKey(key) => {
                 editor.textarea.input(key);
+                editor.error = None;
+                app.overlay = Some(Overlay::Editor(editor));
+            }
+            Action::Paste(text) => {
+                // Terminals send a pasted line break as CR.
+                editor
+                    .textarea
+                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
                 editor.error = None;
                 app.overlay = Some(Overlay::Editor(editor));
             }
