@@ -231,7 +231,7 @@ fn picker_and_help_and_editor_overlays() {
     let log = ws.conn.log();
     let last = log.statements.last().unwrap();
     assert!(
-        last.sql.contains("AND posts.title LIKE '%Second%'"),
+        last.sql.contains("AND (posts.title LIKE '%Second%')"),
         "{}",
         last.sql
     );
