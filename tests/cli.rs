@@ -942,3 +942,42 @@ fn declarative_as_applications_write_it_sends_what_sqlalchemy_sends() {
     // relationship under four strategies.
     check_recorded("tests/fixtures/declarative");
 }
+
+#[test]
+fn trace_and_compare_take_the_database_positionally() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("blog.db");
+    ok(&["sample", "--users", "3", "--out", db.to_str().unwrap()]);
+    let db = db.to_str().unwrap();
+    let positional = json(&["trace", db, "--limit", "2", "--format", "json"]);
+    let flag = json(&["trace", "--db", db, "--limit", "2", "--format", "json"]);
+    let shape = |report: &Value| -> Vec<Value> {
+        report["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| serde_json::json!([s["sql"], s["params"]]))
+            .collect()
+    };
+    assert_eq!(shape(&positional), shape(&flag));
+    assert_eq!(positional["statements"][0]["rows"], 2);
+    let compare = json(&["compare", db, "--limit", "2", "--format", "json"]);
+    // One run per strategy, over the same database.
+    let runs = compare.as_array().unwrap();
+    assert!(runs.len() > 5, "{} runs", runs.len());
+    assert_eq!(runs[0]["statements"][0]["rows"], 2);
+    // Both at once is bad usage.
+    let out = loadscope(&["trace", db, "--db", db]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn the_explorer_refuses_an_unknown_root_before_the_screen_changes() {
+    let stderr = fails(&["--root", "Pst"], 2);
+    assert!(
+        stderr.contains(
+            "unknown root entity `Pst`; entities: User, Post, Comment, Tag; did you mean `Post`?"
+        ),
+        "{stderr}"
+    );
+}

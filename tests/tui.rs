@@ -763,3 +763,29 @@ fn keyset_paging_walks_a_composite_key() {
         "{sql:#?}"
     );
 }
+
+#[test]
+fn o_chooses_the_entity_the_tree_lists() {
+    let ws = sample();
+    let mut app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
+    key(&mut app, KeyCode::Char('o'));
+    let text = screen(&app);
+    assert!(text.contains("browse from which entity?"), "{text}");
+    assert!(text.contains("users  (listed now)"), "{text}");
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let text = screen(&app);
+    assert!(text.contains("Comments 1-"), "{text}");
+    assert!(text.contains("browsing Comment"), "{text}");
+    let log = ws.conn.log();
+    assert!(
+        log.statements
+            .last()
+            .unwrap()
+            .sql
+            .starts_with("SELECT comments.id"),
+        "the new root's rows are fetched"
+    );
+}

@@ -9,7 +9,7 @@ use crate::strategy::Strategy;
 use anyhow::Result;
 
 pub fn run(args: &NavArgs) -> Result<()> {
-    let ws = workspace::open(args.db.as_deref(), &args.model, args.lenient)?;
+    let ws = workspace::open(args.database(), &args.model, args.lenient)?;
     print_warnings(&ws.model);
     let base = navigation(&ws.model, args, &[])?;
     let outcomes = compare(&ws.model, &ws.conn, &base)?;

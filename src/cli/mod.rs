@@ -31,6 +31,10 @@ pub struct Cli {
     pub command: Option<Command>,
     #[command(flatten)]
     pub open: OpenArgs,
+    /// The entity whose rows the explorer lists first (default: the
+    /// model's first; `o` chooses another)
+    #[arg(long, value_name = "ENTITY")]
+    pub root: Option<String>,
 }
 
 /// Which database and model to use.
@@ -67,6 +71,9 @@ pub enum Command {
 #[derive(Args, Debug, Clone)]
 pub struct NavArgs {
     /// SQLite database, opened read-only (default: the built-in sample)
+    #[arg(value_name = "DB", conflicts_with = "db")]
+    pub db_path: Option<PathBuf>,
+    /// The database, as a flag (the same as DB)
     #[arg(long, value_name = "PATH")]
     pub db: Option<PathBuf>,
     /// Model: a .toml, or .py files and directories (repeatable; default:
@@ -202,7 +209,7 @@ pub fn run(cli: Cli) -> Result<()> {
                     )));
                 }
             }
-            crate::tui::run(&cli.open)
+            crate::tui::run(&cli.open, cli.root.as_deref())
         }
         Some(Command::Trace(args)) => trace::run(&args),
         Some(Command::Compare(args)) => compare::run(&args),
@@ -247,18 +254,31 @@ pub fn navigation(model: &Model, args: &NavArgs, strategies: &[String]) -> Resul
     navigation_of(model, args, strategies).map_err(usage)
 }
 
-fn navigation_of(model: &Model, args: &NavArgs, strategies: &[String]) -> Result<Navigation> {
-    let root = match &args.root {
-        None => crate::model::EntityId(0),
-        Some(name) => model.entity_by_name(name).ok_or_else(|| {
-            let names: Vec<&str> = model.entities.iter().map(|e| e.name.as_str()).collect();
-            anyhow::anyhow!(
-                "unknown root entity `{name}`; entities: {}{}",
-                names.join(", "),
-                crate::model::diagnostic::did_you_mean(name, names.iter().copied())
-            )
-        })?,
+impl NavArgs {
+    /// The database, given as DB or as `--db`.
+    pub fn database(&self) -> Option<&std::path::Path> {
+        self.db.as_deref().or(self.db_path.as_deref())
+    }
+}
+
+/// The entity named `name` (the model's first without one), or a usage
+/// error that lists the entities.
+pub fn root_entity(model: &Model, name: Option<&str>) -> Result<crate::model::EntityId> {
+    let Some(name) = name else {
+        return Ok(crate::model::EntityId(0));
     };
+    model.entity_by_name(name).ok_or_else(|| {
+        let names: Vec<&str> = model.entities.iter().map(|e| e.name.as_str()).collect();
+        usage(anyhow::anyhow!(
+            "unknown root entity `{name}`; entities: {}{}",
+            names.join(", "),
+            crate::model::diagnostic::did_you_mean(name, names.iter().copied())
+        ))
+    })
+}
+
+fn navigation_of(model: &Model, args: &NavArgs, strategies: &[String]) -> Result<Navigation> {
+    let root = root_entity(model, args.root.as_deref())?;
     if let Some(limit) = args.limit
         && limit < 0
     {

@@ -5,7 +5,7 @@ use crate::navigation as nav;
 use anyhow::Result;
 
 pub fn run(args: &TraceArgs) -> Result<()> {
-    let ws = workspace::open(args.nav.db.as_deref(), &args.nav.model, args.nav.lenient)?;
+    let ws = workspace::open(args.nav.database(), &args.nav.model, args.nav.lenient)?;
     print_warnings(&ws.model);
     let navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
     let outcome = nav::run(&ws.model, &ws.conn, &navigation)?;

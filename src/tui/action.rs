@@ -14,6 +14,8 @@ pub enum Action {
     Collapse,
     ToggleFocus,
     Strategy,
+    /// Choose the entity whose rows the tree lists.
+    ChooseRoot,
     Reset,
     Explain,
     /// Scroll the selected statement's details.

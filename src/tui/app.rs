@@ -7,6 +7,7 @@ use super::theme::Theme;
 use super::tree::{MAX_CHILDREN, NoteKind, Seg, TreeLine, TreePath, rel_chain};
 use crate::cli::workspace::Workspace;
 use crate::db::Key;
+use crate::dialect::ident;
 use crate::loader::dynamic::{self, DynamicQuery};
 use crate::loader::write_only::ITERATION_ERROR;
 use crate::model::{EntityId, Model, RelId};
@@ -54,6 +55,8 @@ pub enum Overlay {
     /// The model's warnings, scrolled down by this many lines.
     Warnings(u16),
     Picker(Picker),
+    /// The entity list for the root (`o`), the selected index.
+    Roots(usize),
     Editor(Box<Editor>),
 }
 
@@ -99,18 +102,39 @@ pub struct App<'a> {
 }
 
 impl<'a> App<'a> {
+    /// Starts over from `root`'s rows (`o`); the SQL log goes on.
+    pub fn set_root(&mut self, root: EntityId) -> Result<()> {
+        let fresh = App::with_root(self.ws, self.size, self.theme, root)?;
+        *self = fresh;
+        Ok(())
+    }
+
+    /// The explorer on the model's first entity.
     pub fn new(ws: &'a Workspace, size: (u16, u16), theme: Theme) -> Result<App<'a>> {
-        let root = EntityId(0);
+        App::with_root(ws, size, theme, EntityId(0))
+    }
+
+    /// The explorer listing `root`'s rows.
+    pub fn with_root(
+        ws: &'a Workspace,
+        size: (u16, u16),
+        theme: Theme,
+        root: EntityId,
+    ) -> Result<App<'a>> {
         let entity = ws.model.entity(root);
         // Counting is loadscope's own question, not a loader's: untraced.
-        let total: i64 = ws.conn.raw().query_row(
-            &format!(
-                "SELECT count(*) FROM {}",
-                ws.conn.dialect().quote(&entity.table)
-            ),
-            [],
-            |r| r.get(0),
-        )?;
+        // (A single-table subclass counts its own rows.)
+        let mut count = format!("SELECT count(*) FROM {}", ident(&entity.table));
+        if let Some(criterion) = crate::loader::sql::class_criterion(&ws.model, root, &entity.table)
+        {
+            count.push_str(&format!(" WHERE {criterion}"));
+        }
+        let (count, binds) = crate::dialect::render(ws.conn.dialect(), &count);
+        let params = crate::dialect::Bind::resolve(&binds, Vec::new());
+        let total: i64 =
+            ws.conn
+                .raw()
+                .query_row(&count, rusqlite::params_from_iter(params), |r| r.get(0))?;
         let session = Session::new(&ws.model, &ws.conn, LoadPlan::new(root));
         let mut app = App {
             ws,

@@ -134,6 +134,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("s strategy"),
     },
     Binding {
+        keys: &[(KeyCode::Char('o'), NONE)],
+        label: "o",
+        action: Action::ChooseRoot,
+        context: Context::Tree,
+        description: "browse from another entity: choose whose rows the tree lists",
+        hint: None,
+    },
+    Binding {
         keys: &[(KeyCode::Char('r'), NONE)],
         label: "r",
         action: Action::Reset,

@@ -53,9 +53,10 @@ fn restore_on_signals() -> Result<()> {
     Ok(())
 }
 
-pub fn run(open: &OpenArgs) -> Result<()> {
+pub fn run(open: &OpenArgs, root: Option<&str>) -> Result<()> {
     // Everything that can fail on bad input fails before the screen changes.
     let ws = workspace::open(open.db.as_deref(), &open.model, open.lenient)?;
+    let root = crate::cli::root_entity(&ws.model, root)?;
     crate::cli::print_warnings(&ws.model);
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
 
@@ -69,7 +70,7 @@ pub fn run(open: &OpenArgs) -> Result<()> {
     let result = (|| -> Result<()> {
         execute!(stdout(), EnableMouseCapture, EnableBracketedPaste)?;
         let size = terminal.size()?;
-        let mut app = App::new(&ws, (size.width, size.height), theme)?;
+        let mut app = App::with_root(&ws, (size.width, size.height), theme, root)?;
         event_loop(&mut terminal, &mut app)
     })();
     restore_terminal();

@@ -23,7 +23,7 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
                     KeyCode::Enter => Action::Confirm,
                     _ => Action::EditorKey(*key),
                 }),
-                Some(Overlay::Picker(_)) => action_for(key, Context::Picker),
+                Some(Overlay::Picker(_) | Overlay::Roots(_)) => action_for(key, Context::Picker),
                 // Moving keys scroll the list; anything else closes it.
                 Some(Overlay::Help(_) | Overlay::Warnings(_)) => {
                     match action_for(key, Context::Everywhere) {
@@ -133,6 +133,7 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
             app.scroll_into_view();
         }
         (Action::Strategy, Focus::Tree) => open_picker(app),
+        (Action::ChooseRoot, Focus::Tree) => app.overlay = Some(Overlay::Roots(app.root.0)),
         (Action::Filter, Focus::Tree) => open_editor(app),
         (Action::Up, Focus::Log) => move_log(app, -1),
         (Action::Down, Focus::Log) => move_log(app, 1),
@@ -291,6 +292,27 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
             Action::Back | Action::Cancel => {}
             _ => app.overlay = Some(Overlay::Picker(picker)),
         },
+        Overlay::Roots(selected) => {
+            let last = app.model().entities.len() - 1;
+            let moved = match action {
+                Action::Up => Some(selected.saturating_sub(1)),
+                Action::Down => Some((selected + 1).min(last)),
+                Action::Top => Some(0),
+                Action::Bottom => Some(last),
+                _ => None,
+            };
+            match action {
+                _ if moved.is_some() => app.overlay = moved.map(Overlay::Roots),
+                Action::Confirm | Action::Expand => {
+                    app.set_root(crate::model::EntityId(selected))?;
+                    let name = app.model().entity(app.root).name.clone();
+                    app.set_status(format!("browsing {name}"), StatusKind::Info);
+                }
+                Action::Quit => app.should_quit = true,
+                Action::Back | Action::Cancel => {}
+                _ => app.overlay = Some(Overlay::Roots(selected)),
+            }
+        }
         Overlay::Editor(mut editor) => match action {
             Action::EditorKey(key) => {
                 editor.textarea.input(key);

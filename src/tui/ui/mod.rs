@@ -78,6 +78,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Overlay::Help(scroll)) => overlay::help(app, *scroll, frame, area),
         Some(Overlay::Warnings(scroll)) => overlay::warnings(app, *scroll, frame, area),
         Some(Overlay::Picker(picker)) => overlay::picker(app, picker, frame, area),
+        Some(Overlay::Roots(selected)) => overlay::roots(app, *selected, frame, area),
         Some(Overlay::Editor(editor)) => overlay::editor(app, editor, frame, area),
         None => {}
     }
@@ -128,7 +129,7 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 
 fn render_hints(app: &App, frame: &mut Frame, area: Rect) {
     let context = match (&app.overlay, app.focus) {
-        (Some(Overlay::Picker(_)), _) => Context::Picker,
+        (Some(Overlay::Picker(_) | Overlay::Roots(_)), _) => Context::Picker,
         (_, Focus::Tree) => Context::Tree,
         (_, Focus::Log) => Context::Log,
     };

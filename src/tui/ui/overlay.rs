@@ -140,6 +140,51 @@ pub fn picker(app: &App, picker: &Picker, frame: &mut Frame, area: Rect) {
     frame.render_widget(Paragraph::new(lines).block(frame_block(app, &title)), rect);
 }
 
+/// The entities to browse from (`o`): name, table, and the one listed now.
+pub fn roots(app: &App, selected: usize, frame: &mut Frame, area: Rect) {
+    let width = 72u16.min(area.width.saturating_sub(2));
+    let inner_width = width.saturating_sub(2) as usize;
+    let lines: Vec<Line> = app
+        .model()
+        .entities
+        .iter()
+        .enumerate()
+        .map(|(i, e)| {
+            let now = if i == app.root.0 {
+                "  (listed now)"
+            } else {
+                ""
+            };
+            let text = format!(
+                "{} {:<24} {}{now}",
+                if i == selected { "▸" } else { " " },
+                e.name,
+                e.table
+            );
+            let line = Line::from(fit(&text, inner_width));
+            if i == selected {
+                line.style(app.theme.selected)
+            } else {
+                line
+            }
+        })
+        .collect();
+    // A long list scrolls to keep the selection in view.
+    let height = (lines.len() as u16 + 2)
+        .min(area.height.saturating_sub(2))
+        .max(3);
+    let visible = height.saturating_sub(2) as usize;
+    let scroll = selected.saturating_sub(visible.saturating_sub(1)) as u16;
+    let rect = centered(area, width, height);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(
+        Paragraph::new(lines)
+            .block(frame_block(app, " browse from which entity? (Enter) "))
+            .scroll((scroll, 0)),
+        rect,
+    );
+}
+
 /// The editor for a dynamic relationship's query.
 pub fn editor(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
     let rel = app.model().rel_display(editor.rel);
