@@ -372,7 +372,7 @@ fn check_frame(app: &App, (width, height): (u16, u16)) -> Buffer {
     if app.overlay.is_some() {
         return buffer; // an overlay covers the panes on purpose
     }
-    let Some(areas) = layout(Rect::new(0, 0, width, height)) else {
+    let Some(areas) = layout(Rect::new(0, 0, width, height), Default::default()) else {
         return buffer;
     };
     for (pane, area) in [("tree", areas.tree), ("log", areas.log)] {

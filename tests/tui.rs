@@ -590,7 +590,7 @@ fn help_scrolls_on_a_short_terminal() {
     let text = screen(&app);
     assert!(text.contains("j/k scroll"), "{text}");
     assert!(!text.contains("f in a dynamic filter"), "{text}");
-    for _ in 0..12 {
+    for _ in 0..30 {
         key(&mut app, KeyCode::Char('j'));
     }
     let text = screen(&app);
@@ -653,8 +653,9 @@ fn a_one_to_one_is_an_object_and_composite_keys_are_tuples() {
     assert!(text.contains("▾ accounts (2)  select"), "{text}");
     assert!(text.contains("▸ (1, 1)  T1-1"), "{text}");
     assert!(text.contains("▸ (1, 2)  T1-2"), "{text}");
+    // The log shows the statement's shape: the column list folded.
     assert!(
-        text.contains("SELECT accounts.tenant_id, accounts.number, accounts.l"),
+        text.contains("SELECT ••• FROM accounts WHERE ? = accounts.customer_id"),
         "{text}"
     );
     // Cyd has no profile: the one-to-one is none, not an empty list.
@@ -788,4 +789,57 @@ fn o_chooses_the_entity_the_tree_lists() {
             .starts_with("SELECT comments.id"),
         "the new root's rows are fetched"
     );
+}
+
+#[test]
+fn an_n_plus_one_folds_into_one_row_and_the_panes_can_be_resized() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    app.choose_strategy(
+        ws.model
+            .rel_by_name(ws.model.entity_by_name("User").unwrap(), "posts")
+            .unwrap(),
+        Strategy::Immediate,
+    )
+    .unwrap();
+    let text = screen(&app);
+    // Fifty per-parent statements: one row, with its shape.
+    assert!(
+        text.contains("#3–52 User.posts · immediate ×50  ⚠ N+1  248 rows"),
+        "{text}"
+    );
+    assert!(
+        text.contains("SELECT ••• FROM posts WHERE ? = posts.user_id"),
+        "{text}"
+    );
+    assert!(!text.contains("#4 User.posts"), "{text}");
+    // In the log, Enter unfolds the run and ← folds it again.
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(
+        text.contains("#3 User.posts · immediate  ⚠ N+1 ×50  2 rows"),
+        "{text}"
+    );
+    assert!(!text.contains("×50  ⚠ N+1  248 rows"), "{text}");
+    key(&mut app, KeyCode::Left);
+    assert!(screen(&app).contains("×50  ⚠ N+1  248 rows"));
+    // z zooms the focused pane (the log) to the whole screen, and back.
+    key(&mut app, KeyCode::Char('z'));
+    let text = screen(&app);
+    assert!(!text.contains("Users 1-"), "{text}");
+    assert!(text.contains("┌ SQL · this session"), "{text}");
+    key(&mut app, KeyCode::Char('z'));
+    assert!(screen(&app).contains("Users 1-"));
+    // < gives the tree less room: the log's title starts further left.
+    let column = |text: &str| {
+        text.lines()
+            .find_map(|l| l.find("┌ SQL").map(|i| l[..i].chars().count()))
+            .unwrap()
+    };
+    let before = column(&screen(&app));
+    key(&mut app, KeyCode::Char('<'));
+    let after = column(&screen(&app));
+    assert!(after < before, "{before} -> {after}");
+    snapshot("n_plus_one_folded_narrow_tree_120x40", &app);
 }

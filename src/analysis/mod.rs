@@ -3,6 +3,8 @@
 //! (the N+1 signature when one loader issues one per parent), the same
 //! SQL with the same parameters is a *duplicate*, and per-loader totals.
 
+pub mod shape;
+
 use crate::db::{QueryLog, Statement};
 use crate::strategy::Strategy;
 use std::collections::HashMap;

@@ -14,6 +14,11 @@ pub enum Action {
     Collapse,
     ToggleFocus,
     Strategy,
+    /// Give the tree less (`<`) or more (`>`) of the screen.
+    Narrower,
+    Wider,
+    /// The focused pane takes the whole screen, or gives it back.
+    Zoom,
     /// Choose the entity whose rows the tree lists.
     ChooseRoot,
     Reset,

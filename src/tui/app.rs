@@ -90,6 +90,11 @@ pub struct App<'a> {
     pub overlay: Option<Overlay>,
     /// Selected statement (index into the log) when the log has focus.
     pub log_cursor: Option<usize>,
+    /// Runs of similar statements shown one per row, by the `seq` of
+    /// their first (the others are folded into one row, `×50`).
+    pub unfolded: HashSet<usize>,
+    /// How the tree and the log share the screen (`<`, `>`, `z`).
+    pub split: super::ui::Split,
     pub explain: Option<(usize, Vec<String>)>,
     /// How far the selected statement's details are scrolled.
     pub detail_scroll: u16,
@@ -154,6 +159,8 @@ impl<'a> App<'a> {
             focus: Focus::Tree,
             overlay: None,
             log_cursor: None,
+            unfolded: HashSet::new(),
+            split: super::ui::Split::default(),
             explain: None,
             detail_scroll: 0,
             status: None,
@@ -297,8 +304,11 @@ impl<'a> App<'a> {
         text: String,
         kind: NoteKind,
     ) {
-        let width = super::ui::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
-            .map_or(80, |l| l.tree.width.saturating_sub(2) as usize);
+        let width = super::ui::layout(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.split,
+        )
+        .map_or(80, |l| l.tree.width.saturating_sub(2) as usize);
         let room = width.saturating_sub(depth * 2 + 2).max(20);
         for (i, chunk) in wrap(&text, room).into_iter().enumerate() {
             lines.push(TreeLine::Note {
@@ -495,9 +505,12 @@ impl<'a> App<'a> {
 
     /// Height of the tree's list area, for paging and windowing.
     pub fn tree_height(&self) -> usize {
-        super::ui::layout(ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1))
-            .map_or(10, |l| l.tree.height.saturating_sub(3) as usize)
-            .max(1)
+        super::ui::layout(
+            ratatui::layout::Rect::new(0, 0, self.size.0, self.size.1),
+            self.split,
+        )
+        .map_or(10, |l| l.tree.height.saturating_sub(3) as usize)
+        .max(1)
     }
 
     /// Moves the cursor by `delta` lines, fetching root rows at either end

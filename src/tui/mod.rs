@@ -7,6 +7,7 @@ pub mod action;
 pub mod app;
 pub mod bench;
 pub mod keymap;
+pub mod log_rows;
 pub mod theme;
 pub mod tree;
 pub mod ui;

@@ -5,6 +5,7 @@
 use super::action::Action;
 use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
 use super::keymap::{Context, Focus, action_for};
+use super::log_rows;
 use crate::model::Direction;
 use crate::strategy::{Attribute, Strategy};
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
@@ -99,12 +100,25 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         (Action::Warnings, _) => app.overlay = Some(Overlay::Warnings(0)),
         (Action::ToggleFocus, Focus::Tree) => {
             app.focus = Focus::Log;
-            let n = app.ws.conn.log().statements.len();
-            if app.log_cursor.is_none() && n > 0 {
-                app.log_cursor = Some(n - 1);
+            // A zoomed pane follows the focus.
+            if app.split.zoomed.is_some() {
+                app.split.zoomed = Some(Focus::Log);
+            }
+            if app.log_cursor.is_none() {
+                // The newest row (a folded run: its first statement).
+                let log = app.ws.conn.log();
+                app.log_cursor = log_rows::rows(&log.statements, &app.unfolded)
+                    .last()
+                    .map(|r| r.first);
             }
         }
-        (Action::ToggleFocus, Focus::Log) => app.focus = Focus::Tree,
+        (Action::ToggleFocus, Focus::Log) => {
+            app.focus = Focus::Tree;
+            if app.split.zoomed.is_some() {
+                app.split.zoomed = Some(Focus::Tree);
+            }
+            app.scroll_into_view();
+        }
         (Action::Resize(w, h), _) => {
             app.size = (w, h);
             app.scroll_into_view();
@@ -133,6 +147,23 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
             app.scroll_into_view();
         }
         (Action::Strategy, Focus::Tree) => open_picker(app),
+        (Action::Narrower, _) => {
+            app.split.tree_percent = app.split.tree_percent.saturating_sub(10).max(20);
+            app.split.zoomed = None;
+            app.scroll_into_view();
+        }
+        (Action::Wider, _) => {
+            app.split.tree_percent = (app.split.tree_percent + 10).min(80);
+            app.split.zoomed = None;
+            app.scroll_into_view();
+        }
+        (Action::Zoom, focus) => {
+            app.split.zoomed = match app.split.zoomed {
+                Some(_) => None,
+                None => Some(focus),
+            };
+            app.scroll_into_view();
+        }
         (Action::ChooseRoot, Focus::Tree) => app.overlay = Some(Overlay::Roots(app.root.0)),
         (Action::Filter, Focus::Tree) => open_editor(app),
         (Action::Up, Focus::Log) => move_log(app, -1),
@@ -140,7 +171,14 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         (Action::PageUp | Action::HalfPageUp, Focus::Log) => move_log(app, -page),
         (Action::PageDown | Action::HalfPageDown, Focus::Log) => move_log(app, page),
         (Action::Top, Focus::Log) => app.log_cursor = Some(0).filter(|_| log_len(app) > 0),
-        (Action::Bottom, Focus::Log) => app.log_cursor = log_len(app).checked_sub(1),
+        (Action::Bottom, Focus::Log) => {
+            let log = app.ws.conn.log();
+            app.log_cursor = log_rows::rows(&log.statements, &app.unfolded)
+                .last()
+                .map(|r| r.first);
+        }
+        (Action::Expand, Focus::Log) => toggle_fold(app, true),
+        (Action::Collapse, Focus::Log) => toggle_fold(app, false),
         (Action::Explain, Focus::Log) => explain(app)?,
         (Action::DetailDown, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_add(3),
         (Action::DetailUp, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_sub(3),
@@ -165,15 +203,44 @@ fn log_len(app: &App) -> usize {
     app.ws.conn.log().statements.len()
 }
 
+/// Moves the log cursor by `delta` rows (a folded run is one row).
 fn move_log(app: &mut App, delta: isize) {
-    let n = log_len(app);
-    if n == 0 {
+    let rows = {
+        let log = app.ws.conn.log();
+        log_rows::rows(&log.statements, &app.unfolded)
+    };
+    if rows.is_empty() {
         return;
     }
-    let current = app.log_cursor.unwrap_or(n - 1) as isize;
-    app.log_cursor = Some((current + delta).clamp(0, n as isize - 1) as usize);
+    let current = app
+        .log_cursor
+        .and_then(|c| rows.iter().position(|r| r.contains(c)))
+        .unwrap_or(rows.len() - 1) as isize;
+    let next = (current + delta).clamp(0, rows.len() as isize - 1) as usize;
+    app.log_cursor = Some(rows[next].first);
     app.explain = None;
     app.detail_scroll = 0;
+}
+
+/// Enter or → unfolds the run of similar statements under the cursor
+/// into one row each; ← folds it again.
+fn toggle_fold(app: &mut App, unfold: bool) {
+    let Some(cursor) = app.log_cursor else {
+        return;
+    };
+    let group = {
+        let log = app.ws.conn.log();
+        log_rows::group_of(&log.statements, cursor).map(|g| (g, log.statements[g.first].seq))
+    };
+    let Some((group, seq)) = group.filter(|(g, _)| g.count > 1) else {
+        return;
+    };
+    if unfold {
+        app.unfolded.insert(seq);
+    } else {
+        app.unfolded.remove(&seq);
+        app.log_cursor = Some(group.first);
+    }
 }
 
 fn explain(app: &mut App) -> anyhow::Result<()> {
@@ -353,8 +420,10 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
 }
 
 fn scroll_at(app: &mut App, column: u16, row: u16, down: bool) -> anyhow::Result<()> {
-    let Some(layout) = super::ui::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1))
-    else {
+    let Some(layout) = super::ui::layout(
+        ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1),
+        app.split,
+    ) else {
         return Ok(());
     };
     let delta = if down { 3 } else { -3 };
@@ -368,8 +437,10 @@ fn scroll_at(app: &mut App, column: u16, row: u16, down: bool) -> anyhow::Result
 }
 
 fn click_at(app: &mut App, column: u16, row: u16) {
-    let Some(layout) = super::ui::layout(ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1))
-    else {
+    let Some(layout) = super::ui::layout(
+        ratatui::layout::Rect::new(0, 0, app.size.0, app.size.1),
+        app.split,
+    ) else {
         return;
     };
     if layout.log.contains((column, row).into()) {

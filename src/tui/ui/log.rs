@@ -2,10 +2,12 @@
 //! per-loader summary below it, or the selected statement in full.
 
 use super::fit;
+use crate::analysis::shape::shape;
 use crate::analysis::{self, Repeat, format_duration_fixed, thousands};
 use crate::db::value::value_to_text;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
+use crate::tui::log_rows;
 use ratatui::Frame;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -73,7 +75,10 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
     let mut previous_section = None;
     let mut previous_step = None;
-    for (i, s) in log.statements.iter().enumerate() {
+    for row in log_rows::rows(&log.statements, &app.unfolded) {
+        let i = row.first;
+        let s = &log.statements[i];
+        let run = &log.statements[row.first..row.first + row.count];
         let step = log.step_of(s);
         if previous_section.is_some_and(|p| p != s.section) {
             let text = format!("── {} ──", step.as_deref().unwrap_or("new session"));
@@ -91,27 +96,40 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
             ));
         }
         previous_section = Some(s.section);
-        previous_step = s.step;
+        previous_step = run.last().map_or(s.step, |l| l.step);
         let loader = match s.origin.strategy {
             Some(st) => format!("{} · {st}", s.origin.loader),
             None => format!("{} (root)", s.origin.loader),
         };
+        let folded = row.count > 1;
         let mark = match repeats[i] {
-            Repeat::Duplicate { count } => format!("  duplicate ×{count}"),
-            Repeat::Similar { count } if s.origin.kind.is_per_parent() => {
-                format!("  ⚠ N+1 ×{count}")
+            Repeat::Duplicate { count } => format!("duplicate ×{count}"),
+            Repeat::Similar { .. } if folded && s.origin.kind.is_per_parent() => {
+                "⚠ N+1".to_string()
             }
-            Repeat::Similar { count } => format!("  similar ×{count}"),
+            Repeat::Similar { count } if s.origin.kind.is_per_parent() => {
+                format!("⚠ N+1 ×{count}")
+            }
+            Repeat::Similar { count } => format!("similar ×{count}"),
             Repeat::Unique => String::new(),
         };
-        let head = format!(
-            "#{} {loader}  {} row{}  {}",
-            s.seq,
-            thousands(s.rows as u64),
-            if s.rows == 1 { "" } else { "s" },
-            format_duration_fixed(s.duration)
+        let rows: usize = run.iter().map(|s| s.rows).sum();
+        let time: std::time::Duration = run.iter().map(|s| s.duration).sum();
+        // What matters first: which loader, how many, the N+1 mark; then
+        // rows and time, as far as the width goes.
+        let head = match run {
+            [first, .., last] => {
+                format!("#{}–{} {loader} ×{}", first.seq, last.seq, run.len())
+            }
+            _ => format!("#{} {loader}", s.seq),
+        };
+        let tail = format!(
+            "  {} row{}  {}",
+            thousands(rows as u64),
+            if rows == 1 { "" } else { "s" },
+            format_duration_fixed(time)
         );
-        let style = if selected == Some(i) {
+        let style = if selected.is_some_and(|sel| row.contains(sel)) {
             theme.selected
         } else {
             ratatui::style::Style::new()
@@ -121,25 +139,31 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         } else {
             theme.dim
         };
-        lines.push((
-            Some(i),
-            Line::from(vec![
-                Span::styled(fit(&head, width), theme.relation),
-                Span::styled(
-                    fit(&mark, width.saturating_sub(head.chars().count())),
-                    mark_style,
-                ),
-            ])
-            .style(style),
-        ));
-        lines.push((
-            Some(i),
-            Line::from(Span::styled(
-                fit(&format!("   {}", s.sql), width),
-                theme.sql,
-            ))
-            .style(style),
-        ));
+        let mark = if mark.is_empty() {
+            mark
+        } else {
+            format!("  {mark}")
+        };
+        let mut left = width;
+        let mut spans = Vec::new();
+        for (text, span_style) in [
+            (head, theme.relation),
+            (mark, mark_style),
+            (tail, theme.relation),
+        ] {
+            let shown = fit(&text, left);
+            left = left.saturating_sub(shown.chars().count());
+            spans.push(Span::styled(shown, span_style));
+        }
+        lines.push((Some(i), Line::from(spans).style(style)));
+        // The statement's shape: FROM, JOIN, WHERE and ORDER BY, with the
+        // column and key lists folded, on up to two lines.
+        for text in wrap(&shape(&s.sql), width.saturating_sub(3), 2) {
+            lines.push((
+                Some(i),
+                Line::from(Span::styled(format!("   {text}"), theme.sql)).style(style),
+            ));
+        }
     }
     // Follow the newest; with a selection, keep it in view.
     let height = list_area.height as usize;
@@ -294,4 +318,98 @@ fn shorten_key_lists(sql: &str) -> String {
     }
     out.push_str(rest);
     out
+}
+
+/// `text` in lines of at most `width` characters, at most `max` lines:
+/// broken before a clause (FROM, JOIN, WHERE, ORDER BY, LIMIT) where the
+/// clause then fits, else at a space; the last line ends in `…` when text
+/// is left over.
+fn wrap(text: &str, width: usize, max: usize) -> Vec<String> {
+    // Each word, and whether a clause starts with it.
+    let words: Vec<(&str, bool)> = clauses(text)
+        .into_iter()
+        .flat_map(|clause| {
+            clause
+                .split(' ')
+                .filter(|w| !w.is_empty())
+                .enumerate()
+                .map(|(i, w)| (w, i == 0))
+        })
+        .collect();
+    let len = |from: usize, to: usize| -> usize {
+        words[from..to]
+            .iter()
+            .map(|(w, _)| w.chars().count() + 1)
+            .sum::<usize>()
+            .saturating_sub(1)
+    };
+    let mut lines: Vec<String> = Vec::new();
+    let mut current = String::new();
+    let mut i = 0;
+    while i < words.len() {
+        let (word, starts) = words[i];
+        let used = current.chars().count();
+        let gap = usize::from(!current.is_empty());
+        let clause_end = (i + 1..words.len())
+            .find(|j| words[*j].1)
+            .unwrap_or(words.len());
+        let clause = len(i, clause_end);
+        let breaks_here = !current.is_empty()
+            && if starts && clause <= width {
+                used + gap + clause > width
+            } else {
+                used + gap + word.chars().count() > width
+            };
+        if breaks_here {
+            if lines.len() + 1 == max {
+                let rest: Vec<&str> = words[i..].iter().map(|(w, _)| *w).collect();
+                lines.push(fit(&format!("{current} {}", rest.join(" ")), width));
+                return lines;
+            }
+            lines.push(std::mem::take(&mut current));
+            continue;
+        }
+        if !current.is_empty() {
+            current.push(' ');
+        }
+        current.push_str(word);
+        i += 1;
+    }
+    if lines.len() < max {
+        lines.push(fit(&current, width));
+    }
+    lines
+}
+
+/// `text` cut before each clause keyword, spaces kept: the pieces joined
+/// are `text`.
+fn clauses(text: &str) -> Vec<&str> {
+    const KEYWORDS: [&str; 7] = [
+        " FROM ",
+        " LEFT OUTER JOIN ",
+        " JOIN ",
+        " WHERE ",
+        " ORDER BY ",
+        " LIMIT ",
+        " ON ",
+    ];
+    let mut cuts = vec![0];
+    let mut quoted = None;
+    for (i, c) in text.char_indices() {
+        match (quoted, c) {
+            (None, '\'' | '"') => quoted = Some(c),
+            (Some(q), c) if c == q => quoted = None,
+            // (`LEFT OUTER JOIN` is one clause: not cut before its JOIN.)
+            (None, ' ')
+                if KEYWORDS.iter().any(|k| text[i..].starts_with(k))
+                    && !text[..i].ends_with(" LEFT OUTER") =>
+            {
+                cuts.push(i)
+            }
+            _ => {}
+        }
+    }
+    cuts.push(text.len());
+    cuts.dedup();
+    cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
 }

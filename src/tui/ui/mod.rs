@@ -25,8 +25,25 @@ pub struct Areas {
     pub hints: Rect,
 }
 
+/// How the panes share the screen: the tree's share in percent, and
+/// whether the focused pane is zoomed to all of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Split {
+    pub tree_percent: u16,
+    pub zoomed: Option<Focus>,
+}
+
+impl Default for Split {
+    fn default() -> Split {
+        Split {
+            tree_percent: 50,
+            zoomed: None,
+        }
+    }
+}
+
 /// Where everything goes; `None` when the terminal is too small.
-pub fn layout(area: Rect) -> Option<Areas> {
+pub fn layout(area: Rect, split: Split) -> Option<Areas> {
     if area.width < MIN_WIDTH || area.height < MIN_HEIGHT {
         return None;
     }
@@ -37,10 +54,19 @@ pub fn layout(area: Rect) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .split(area);
+    let tree = match split.zoomed {
+        Some(Focus::Tree) => 100,
+        Some(Focus::Log) => 0,
+        None => split.tree_percent,
+    };
+    let shares = [
+        Constraint::Percentage(tree),
+        Constraint::Percentage(100 - tree),
+    ];
     let panes = if area.width >= SIDE_BY_SIDE {
-        Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).split(rows[1])
+        Layout::horizontal(shares).split(rows[1])
     } else {
-        Layout::vertical([Constraint::Percentage(50), Constraint::Percentage(50)]).split(rows[1])
+        Layout::vertical(shares).split(rows[1])
     };
     Some(Areas {
         title: rows[0],
@@ -53,7 +79,7 @@ pub fn layout(area: Rect) -> Option<Areas> {
 
 pub fn render(app: &App, frame: &mut Frame) {
     let area = frame.area();
-    let Some(areas) = layout(area) else {
+    let Some(areas) = layout(area, app.split) else {
         let text = format!(
             "terminal too small (needs {MIN_WIDTH}×{MIN_HEIGHT}, has {}×{})",
             area.width, area.height
@@ -70,8 +96,13 @@ pub fn render(app: &App, frame: &mut Frame) {
         return;
     };
     render_title(app, frame, areas.title);
-    tree::render(app, frame, areas.tree);
-    log::render(app, frame, areas.log);
+    // (A zoomed-out pane has no room: it is not drawn.)
+    if areas.tree.width > 0 && areas.tree.height > 0 {
+        tree::render(app, frame, areas.tree);
+    }
+    if areas.log.width > 0 && areas.log.height > 0 {
+        log::render(app, frame, areas.log);
+    }
     render_status(app, frame, areas.status);
     render_hints(app, frame, areas.hints);
     match &app.overlay {
