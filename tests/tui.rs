@@ -162,9 +162,11 @@ fn switching_to_selectin_replays_with_two_statements() {
     assert_eq!(app.expanded, expanded_before, "the same nodes stay open");
     assert_eq!(app.cursor, cursor_before, "the cursor stays");
     let (status, _) = app.status.clone().unwrap();
+    // The cost, not only the count: selectin's one statement loads the
+    // posts of every user in the window.
     assert_eq!(
         status,
-        "User.posts: select 1 statement → selectin 1 statement"
+        "User.posts: select 1 stmt · 2 rows → selectin 1 stmt · 248 rows (loads for all 50 User rows in the window)"
     );
     let text = screen(&app);
     assert!(text.contains("User.posts: selectin"), "{text}");
@@ -842,4 +844,27 @@ fn an_n_plus_one_folds_into_one_row_and_the_panes_can_be_resized() {
     let after = column(&screen(&app));
     assert!(after < before, "{before} -> {after}");
     snapshot("n_plus_one_folded_narrow_tree_120x40", &app);
+}
+
+#[test]
+fn the_before_after_line_tells_rows_duplicates_and_errors() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    let posts = ws
+        .model
+        .rel_by_name(ws.model.entity_by_name("User").unwrap(), "posts")
+        .unwrap();
+    app.choose_strategy(posts, Strategy::Joined).unwrap();
+    let (status, _) = app.status.clone().unwrap();
+    assert_eq!(
+        status,
+        "User.posts: select 1 stmt · 2 rows → joined: folded into the root query, 50 → 256 rows (206 duplicated)"
+    );
+    app.choose_strategy(posts, Strategy::Raise).unwrap();
+    let (status, _) = app.status.clone().unwrap();
+    assert_eq!(
+        status,
+        "User.posts: joined in the root query · 256 rows (206 duplicated) → raise 0 stmts · 1 error"
+    );
 }

@@ -5,6 +5,7 @@
 use super::keymap::Focus;
 use super::theme::Theme;
 use super::tree::{MAX_CHILDREN, NoteKind, Seg, TreeLine, TreePath, rel_chain};
+use crate::analysis::thousands;
 use crate::cli::workspace::Workspace;
 use crate::db::Key;
 use crate::dialect::ident;
@@ -27,6 +28,72 @@ pub enum RelOutcome {
     Objects(Vec<ObjId>),
     /// The statement failed (a bad dynamic filter).
     Failed(String),
+}
+
+/// What one loader costs (see [`App::cost_of`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Cost {
+    pub statements: usize,
+    pub rows: usize,
+    pub errors: usize,
+    pub root_rows: usize,
+    pub root_duplicated: usize,
+}
+
+impl Cost {
+    /// `selectin 1 stmt · 248 rows (loads for all 50 User rows in the
+    /// window)`, `joined: folded into the root query, 50 → 256 rows (206
+    /// duplicated)`, `raise 0 stmts · 4 errors`. `before` is the cost
+    /// before the switch, for the cost after it (`None` for the cost
+    /// before).
+    pub fn describe(
+        &self,
+        strategy: Strategy,
+        before: Option<&Cost>,
+        window: Option<&str>,
+    ) -> String {
+        let plural = |n: usize, one: &str, many: &str| {
+            format!(
+                "{} {}",
+                thousands(n as u64),
+                if n == 1 { one } else { many }
+            )
+        };
+        if strategy.is_joined() && self.statements == 0 {
+            let mut text = match before {
+                Some(before) => format!(
+                    "{strategy}: folded into the root query, {} → {} rows",
+                    thousands(before.root_rows as u64),
+                    thousands(self.root_rows as u64)
+                ),
+                None => format!(
+                    "{strategy} in the root query · {} rows",
+                    thousands(self.root_rows as u64)
+                ),
+            };
+            if self.root_duplicated > 0 {
+                text.push_str(&format!(
+                    " ({} duplicated)",
+                    thousands(self.root_duplicated as u64)
+                ));
+            }
+            return text;
+        }
+        let mut text = format!("{strategy} {}", plural(self.statements, "stmt", "stmts"));
+        if self.statements > 0 {
+            text.push_str(&format!(" · {}", plural(self.rows, "row", "rows")));
+        }
+        if self.errors > 0 {
+            text.push_str(&format!(" · {}", plural(self.errors, "error", "errors")));
+        }
+        if let (Some(window), Some(before)) = (window, before)
+            && self.rows > before.rows
+            && strategy.is_eager()
+        {
+            text.push_str(&format!(" (loads for all {window})"));
+        }
+        text
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -805,7 +872,36 @@ impl<'a> App<'a> {
             .count()
     }
 
-    /// Chooses `strategy` for `rel` and replays, reporting before → after.
+    /// What `rel` costs in the current log section: its own statements and
+    /// rows, the refusals on screen, and the root query's rows (a joined
+    /// load adds its rows there).
+    pub fn cost_of(&self, rel: RelId) -> Cost {
+        let name = self.model().rel_display(rel);
+        let root = &self.model().entity(self.root).name;
+        let log = self.ws.conn.log();
+        let mut cost = Cost::default();
+        for s in log.statements.iter().filter(|s| s.section == log.section) {
+            if *s.origin.loader == *name {
+                cost.statements += 1;
+                cost.rows += s.rows;
+            } else if s.origin.strategy.is_none() && *s.origin.loader == **root {
+                cost.root_rows += s.rows;
+                cost.root_duplicated += s.rows - s.distinct.unwrap_or(s.rows).min(s.rows);
+            }
+        }
+        cost.errors = self
+            .outcomes
+            .iter()
+            .filter(|(path, outcome)| {
+                matches!(outcome, RelOutcome::Refused(_) | RelOutcome::Failed(_))
+                    && path.last() == Some(&Seg::Rel(rel))
+            })
+            .count();
+        cost
+    }
+
+    /// Chooses `strategy` for `rel` and replays, reporting before → after:
+    /// statements, rows, rows a join duplicated, and errors.
     pub fn choose_strategy(&mut self, rel: RelId, strategy: Strategy) -> Result<()> {
         let name = self.model().rel_display(rel);
         let before_strategy = self
@@ -813,19 +909,23 @@ impl<'a> App<'a> {
             .into_iter()
             .find(|(r, _)| *r == rel)
             .map_or(self.model().rel(rel).lazy, |(_, s)| s);
-        let before = self.statements_of(&name);
+        let before = self.cost_of(rel);
         self.overrides.insert(rel, strategy);
         self.replay(&format!("replay under {name}: {strategy}"))?;
-        let after = self.statements_of(&name);
-        let plural = |n: usize| if n == 1 { "statement" } else { "statements" };
-        self.set_status(
+        let after = self.cost_of(rel);
+        let window = (self.model().rel(rel).parent == self.root).then(|| {
             format!(
-                "{name}: {before_strategy} {before} {} → {strategy} {after} {}",
-                plural(before),
-                plural(after)
-            ),
-            StatusKind::Info,
+                "{} {} rows in the window",
+                self.roots.len(),
+                self.model().entity(self.root).name
+            )
+        });
+        let text = format!(
+            "{name}: {} → {}",
+            before.describe(before_strategy, None, None),
+            after.describe(strategy, Some(&before), window.as_deref())
         );
+        self.set_status(text, StatusKind::Info);
         Ok(())
     }
 
