@@ -1038,9 +1038,20 @@ impl<'a> Session<'a> {
         if let Some(related) = self.related(parent, rel)
             && !strategy.attribute().needs_collection()
         {
-            return Ok(Access::Loaded(related.clone()));
+            let related = related.clone();
+            self.no_sql(node, strategy, "already loaded");
+            return Ok(Access::Loaded(related));
         }
         loader::for_strategy(strategy).access(self, parent, node)
+    }
+
+    /// Logs that an access of the relationship at `node` needed no SQL
+    /// (when the log keeps such accesses).
+    pub fn no_sql(&mut self, node: NodeId, strategy: Strategy, reason: &'static str) {
+        if self.conn.keeps_no_sql() {
+            let origin = self.origin(node, strategy);
+            self.conn.no_sql(&origin.loader, strategy, reason);
+        }
     }
 
     /// Runs a write-only collection's explicit `select()`.

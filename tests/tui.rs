@@ -868,3 +868,35 @@ fn the_before_after_line_tells_rows_duplicates_and_errors() {
         "User.posts: joined in the root query · 256 rows (206 duplicated) → raise 0 stmts · 1 error"
     );
 }
+
+#[test]
+fn what_needs_no_sql_is_in_the_log_too() {
+    let ws = sample();
+    let post = ws.model.entity_by_name("Post").unwrap();
+    let mut app = App::with_root(&ws, (120, 40), Theme::mono(), post).unwrap();
+    // Post 1 → comments → the first comment → post: Post 1 is in the
+    // identity map, so the many-to-one runs no SQL.
+    key(&mut app, KeyCode::Enter);
+    for _ in 0..2 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("▾ comments (3)  select"), "{text}");
+    let statements = ws.conn.log().statements.len();
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(ws.conn.log().statements.len(), statements, "no statement");
+    let text = screen(&app);
+    assert!(
+        text.contains("Comment.post · select · no SQL: identity map"),
+        "{text}"
+    );
+    // Not a statement: the counts do not change.
+    assert!(
+        text.contains(&format!("SQL · this session: {statements} statements")),
+        "{text}"
+    );
+}

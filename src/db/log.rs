@@ -111,9 +111,26 @@ impl From<&str> for Step {
     }
 }
 
+/// An access that needed no SQL: a many-to-one found in the identity map,
+/// a collection already loaded. Kept beside the statements (they are not
+/// statements: counts and analysis never see them).
+#[derive(Clone, Debug, PartialEq)]
+pub struct NoSql {
+    /// How many statements the log held when it happened.
+    pub after: usize,
+    pub section: usize,
+    pub loader: Arc<str>,
+    pub strategy: Strategy,
+    /// Why no SQL: `identity map`, `already loaded`, `NULL foreign key`.
+    pub reason: &'static str,
+}
+
 #[derive(Clone, Debug, Default)]
 pub struct QueryLog {
     pub statements: Vec<Statement>,
+    /// Accesses that needed no SQL, when the log keeps them (the
+    /// explorer's does: [`super::TracedConnection::keep_no_sql`]).
+    pub no_sql: Vec<NoSql>,
     /// The steps that caused statements, in order.
     pub steps: Vec<Step>,
     pub section: usize,

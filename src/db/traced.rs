@@ -1,8 +1,9 @@
 //! The traced connection: the only way SQL reaches SQLite. Every statement is
 //! timed with `Instant` and recorded with the loader that issued it.
 
-use super::log::{Origin, QueryLog, Statement, Step};
+use super::log::{NoSql, Origin, QueryLog, Statement, Step};
 use crate::dialect::Dialect;
+use crate::strategy::Strategy;
 use anyhow::{Context, Result};
 use rusqlite::{Connection, Row, params_from_iter, types::Value};
 use std::cell::{Cell, RefCell};
@@ -16,6 +17,8 @@ pub struct TracedConnection {
     step: Cell<Option<usize>>,
     /// The step begun but not yet in the log (it has caused no statement).
     pending: RefCell<Option<Step>>,
+    /// Accesses that need no SQL are logged too.
+    keep_no_sql: Cell<bool>,
 }
 
 impl TracedConnection {
@@ -28,6 +31,7 @@ impl TracedConnection {
             log: RefCell::new(QueryLog::default()),
             step: Cell::new(None),
             pending: RefCell::new(None),
+            keep_no_sql: Cell::new(false),
         }
     }
 
@@ -79,6 +83,32 @@ impl TracedConnection {
             distinct: None,
         });
         Ok(count)
+    }
+
+    /// From now on, accesses that need no SQL are logged (the explorer
+    /// shows them; a headless run does not pay for them).
+    pub fn keep_no_sql(&self) {
+        self.keep_no_sql.set(true);
+    }
+
+    pub fn keeps_no_sql(&self) -> bool {
+        self.keep_no_sql.get()
+    }
+
+    /// An access of `loader` needed no SQL, for `reason`.
+    pub fn no_sql(&self, loader: &Arc<str>, strategy: Strategy, reason: &'static str) {
+        if !self.keep_no_sql.get() {
+            return;
+        }
+        let mut log = self.log.borrow_mut();
+        let (after, section) = (log.statements.len(), log.section);
+        log.no_sql.push(NoSql {
+            after,
+            section,
+            loader: loader.clone(),
+            strategy,
+            reason,
+        });
     }
 
     /// Records how many distinct objects the last statement's rows held.

@@ -177,7 +177,15 @@ pub fn lazy_load_on(
 ) -> Result<Related> {
     let rel = session.plan.node(node).rel.expect("relationship node");
     let related = match many_to_one_without_sql(session, parent, node) {
-        Some(target) => Related::One(target),
+        Some(target) => {
+            let reason = if parent_key(session, parent, node).is_none() {
+                "NULL foreign key"
+            } else {
+                "identity map"
+            };
+            session.no_sql(node, strategy, reason);
+            Related::One(target)
+        }
         None => {
             let prepared = session.prepare(QueryKind::Lazy, node, node, |s| {
                 // SQLAlchemy 2.1 labels nothing in a lazy load, not even

@@ -207,6 +207,8 @@ impl<'a> App<'a> {
             ws.conn
                 .raw()
                 .query_row(&count, rusqlite::params_from_iter(params), |r| r.get(0))?;
+        // The explorer shows what needed no SQL too.
+        ws.conn.keep_no_sql();
         let session = Session::new(&ws.model, &ws.conn, LoadPlan::new(root));
         let mut app = App {
             ws,

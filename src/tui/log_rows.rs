@@ -1,6 +1,6 @@
-//! The rows of the SQL log: a run of similar statements (the same loader
-//! and SQL one after another, other parameters: an N+1) is one row,
-//! `×50`, until it is unfolded.
+//! The rows of the SQL log: a run of similar statements of one key press
+//! (the same loader and SQL one after another, other parameters: an N+1)
+//! is one row, `×50`, until it is unfolded.
 
 use crate::db::Statement;
 use std::collections::HashSet;
@@ -25,6 +25,7 @@ pub fn groups(statements: &[Statement]) -> Vec<LogRow> {
         if let Some(last) = out.last_mut() {
             let first = &statements[last.first];
             if first.section == s.section
+                && first.step == s.step
                 && first.origin.loader == s.origin.loader
                 && first.origin.strategy == s.origin.strategy
                 && first.sql == s.sql

@@ -75,7 +75,39 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
     let mut previous_section = None;
     let mut previous_step = None;
-    for row in log_rows::rows(&log.statements, &app.unfolded) {
+    let mut no_sql = log.no_sql.iter().peekable();
+    let rows = log_rows::rows(&log.statements, &app.unfolded);
+    for row in rows.iter().copied().map(Some).chain([None]) {
+        // What needed no SQL before this row's statements, dim, a run of
+        // the same folded into one line.
+        let before = row.map_or(usize::MAX, |r| r.first);
+        while let Some(first) = no_sql.next_if(|n| n.after <= before) {
+            let mut count = 1;
+            while no_sql
+                .next_if(|n| {
+                    n.loader == first.loader
+                        && n.strategy == first.strategy
+                        && n.reason == first.reason
+                        && n.after <= before
+                })
+                .is_some()
+            {
+                count += 1;
+            }
+            let times = if count > 1 {
+                format!(" ×{count}")
+            } else {
+                String::new()
+            };
+            let text = format!(
+                "   {} · {} · no SQL: {}{times}",
+                first.loader, first.strategy, first.reason
+            );
+            lines.push((None, Line::from(Span::styled(fit(&text, width), theme.dim))));
+        }
+        let Some(row) = row else {
+            break;
+        };
         let i = row.first;
         let s = &log.statements[i];
         let run = &log.statements[row.first..row.first + row.count];
