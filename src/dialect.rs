@@ -382,9 +382,69 @@ pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
     (out, binds)
 }
 
+/// `value` as an SQL literal: `NULL`, `42`, `0.5`, `'it''s'`, `X'00ff'`.
+pub fn literal(value: &Value) -> String {
+    match value {
+        Value::Null => "NULL".to_string(),
+        Value::Integer(i) => i.to_string(),
+        // `{:?}` keeps a decimal point (1.0, not 1) and every digit.
+        Value::Real(f) if f.is_finite() => format!("{f:?}"),
+        Value::Real(_) => "NULL".to_string(),
+        Value::Text(t) => format!("'{}'", t.replace('\'', "''")),
+        Value::Blob(b) => {
+            let mut s = String::from("X'");
+            hex(&mut s, b);
+            s.push('\'');
+            s
+        }
+    }
+}
+
+/// A rendered statement with its `?` placeholders replaced by the values
+/// as literals, runnable as it is in `sqlite3` (placeholders inside quoted
+/// text are left alone).
+pub fn inline_params(sql: &str, params: &[Value]) -> String {
+    let mut out = String::with_capacity(sql.len() + params.len() * 4);
+    let mut next = params.iter();
+    let mut quote = None;
+    for c in sql.chars() {
+        match (quote, c) {
+            (None, '\'' | '"') => quote = Some(c),
+            (Some(q), c) if c == q => quote = None,
+            (None, '?') => {
+                if let Some(value) = next.next() {
+                    out.push_str(&literal(value));
+                    continue;
+                }
+            }
+            _ => {}
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn parameters_inline_as_literals() {
+        let params = [
+            Value::Integer(3),
+            Value::Text("it's".into()),
+            Value::Real(1.0),
+            Value::Null,
+            Value::Blob(vec![0, 255]),
+        ];
+        assert_eq!(
+            inline_params(
+                "SELECT '?' WHERE a = ? AND b = ? AND c IN (?, ?, ?)",
+                &params
+            ),
+            "SELECT '?' WHERE a = 3 AND b = 'it''s' AND c IN (1.0, NULL, X'00ff')"
+        );
+    }
 
     #[test]
     fn reserved_words_are_sorted_for_binary_search() {

@@ -900,3 +900,29 @@ fn what_needs_no_sql_is_in_the_log_too() {
         "{text}"
     );
 }
+
+#[test]
+fn shift_y_copies_a_statement_that_runs_as_it_is() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('Y'));
+    let copied = app.pending_copy.clone().unwrap();
+    assert_eq!(
+        copied,
+        "SELECT posts.id, posts.title, posts.body, posts.user_id, posts.created_at \
+         FROM posts WHERE 1 = posts.user_id ORDER BY posts.id;"
+    );
+    // It runs, with no parameters, and finds John's two posts.
+    let rows: i64 = ws
+        .conn
+        .raw()
+        .query_row(
+            &format!("SELECT count(*) FROM ({})", copied.trim_end_matches(';')),
+            [],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(rows, 2);
+}

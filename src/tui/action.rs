@@ -28,6 +28,8 @@ pub enum Action {
     DetailDown,
     Filter,
     Copy,
+    /// Copy the selected statement with its parameters inlined.
+    CopyRunnable,
     Help,
     /// The model's warnings (what it could not map).
     Warnings,

@@ -242,6 +242,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("y copy"),
     },
     Binding {
+        keys: &[(KeyCode::Char('Y'), SHIFT), (KeyCode::Char('Y'), NONE)],
+        label: "Y",
+        action: Action::CopyRunnable,
+        context: Context::Log,
+        description: "copy the selected statement with its parameters inlined, runnable in sqlite3",
+        hint: None,
+    },
+    Binding {
         keys: &[(KeyCode::Enter, NONE)],
         label: "Enter",
         action: Action::Confirm,

@@ -192,6 +192,19 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
                 );
             }
         }
+        (Action::CopyRunnable, Focus::Log) => {
+            if let Some(i) = app.log_cursor {
+                let log = app.ws.conn.log();
+                let s = &log.statements[i];
+                let sql = crate::dialect::inline_params(&s.sql, &s.params);
+                drop(log);
+                app.pending_copy = Some(format!("{sql};"));
+                app.set_status(
+                    "statement copied with its parameters inlined (OSC 52): paste it into sqlite3",
+                    StatusKind::Info,
+                );
+            }
+        }
         (Action::Scroll { column, row, down }, _) => scroll_at(app, column, row, down)?,
         (Action::Click { column, row }, _) => click_at(app, column, row),
         _ => {}
