@@ -926,3 +926,65 @@ fn shift_y_copies_a_statement_that_runs_as_it_is() {
         .unwrap();
     assert_eq!(rows, 2);
 }
+
+#[test]
+fn what_if_shows_every_strategy_for_this_view_and_leaves_the_log_alone() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    let before = ws.conn.log().statements.len();
+    key(&mut app, KeyCode::Char('w'));
+    let text = screen(&app);
+    assert!(
+        text.contains("what if User.posts loaded another way?"),
+        "{text}"
+    );
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.contains(&format!("│  {name} ")) || l.contains(&format!("│▸ {name} ")))
+            .unwrap_or_else(|| panic!("no {name} row:\n{text}"))
+            .split_whitespace()
+            .skip_while(|w| *w != name)
+            .skip(1)
+            .take(4)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    // stmts rows duplicated errors, for the root window and John's posts.
+    assert_eq!(row("select"), "2 52 0 0");
+    assert_eq!(row("selectin"), "2 298 0 0");
+    assert_eq!(row("joined"), "1 256 206 0");
+    assert_eq!(row("raise"), "1 50 0 1");
+    assert!(text.contains("← now"), "{text}");
+    // The replays ran in fresh sessions: the log and the tree are as they were.
+    assert_eq!(ws.conn.log().statements.len(), before);
+    key(&mut app, KeyCode::Esc);
+    assert!(screen(&app).contains("▾ posts (2)  select"));
+    // Enter on a row switches to it, as the picker does.
+    key(&mut app, KeyCode::Char('w'));
+    for _ in 0..5 {
+        key(&mut app, KeyCode::Down);
+    }
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("User.posts: selectin"));
+}
+
+#[test]
+fn what_if_names_a_cartesian_product() {
+    let ws = sample();
+    let user = ws.model.entity_by_name("User").unwrap();
+    let reports = ws.model.rel_by_name(user, "reports").unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    app.choose_strategy(reports, Strategy::Joined).unwrap();
+    key(&mut app, KeyCode::Char('w'));
+    let text = screen(&app);
+    let joined = text
+        .lines()
+        .find(|l| l.contains("│  joined "))
+        .unwrap_or_else(|| panic!("{text}"));
+    // posts and reports both joined: the root query's rows multiply.
+    assert!(joined.contains("cartesian product ×"), "{joined}");
+    let select = text.lines().find(|l| l.contains("select ")).unwrap();
+    assert!(!select.contains("cartesian"), "{select}");
+}

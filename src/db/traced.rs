@@ -141,6 +141,14 @@ impl TracedConnection {
         self.log.take()
     }
 
+    /// Puts back a log handed over by [`Self::take_log`] (after runs that
+    /// must not show in it, such as the explorer's what-if replays).
+    pub fn restore_log(&self, log: QueryLog) {
+        self.step.set(None);
+        self.pending.take();
+        *self.log.borrow_mut() = log;
+    }
+
     /// `EXPLAIN QUERY PLAN` for a logged statement. Not itself logged: it is
     /// the user's question about a statement, not a loader's work.
     pub fn explain(&self, sql: &str, params: &[Value]) -> Result<Vec<String>> {

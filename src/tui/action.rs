@@ -14,6 +14,8 @@ pub enum Action {
     Collapse,
     ToggleFocus,
     Strategy,
+    /// Every strategy's cost for the current view, side by side.
+    WhatIf,
     /// Give the tree less (`<`) or more (`>`) of the screen.
     Narrower,
     Wider,

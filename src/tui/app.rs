@@ -106,6 +106,25 @@ pub struct Picker {
     pub rel: RelId,
     pub choices: Vec<Strategy>,
     pub selected: usize,
+    /// What-if (`w`): each choice's cost for the current view.
+    pub costs: Option<Vec<WhatIf>>,
+}
+
+/// What the current view would cost with one strategy for a relationship,
+/// from a replay in a fresh session.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WhatIf {
+    pub statements: usize,
+    pub rows: usize,
+    /// Rows that repeat an object a statement already had (joins).
+    pub duplicated: usize,
+    pub errors: usize,
+    pub time: std::time::Duration,
+    /// Two or more collections joined into one statement multiply its
+    /// rows: the root query's rows per root object.
+    pub cartesian: Option<f64>,
+    /// The replay failed (what SQLAlchemy would refuse).
+    pub refused: Option<String>,
 }
 
 pub struct Editor {
@@ -900,6 +919,71 @@ impl<'a> App<'a> {
             })
             .count();
         cost
+    }
+
+    /// What-if: the current view (the open nodes, the same window) replayed
+    /// under each of `choices` for `rel`, each in a fresh session; the
+    /// explorer's own state and log are as they were afterwards.
+    pub fn what_if(&mut self, rel: RelId, choices: &[Strategy]) -> Vec<WhatIf> {
+        let saved_log = self.ws.conn.take_log();
+        let saved_overrides = self.overrides.clone();
+        let fresh = Session::new(&self.ws.model, &self.ws.conn, self.plan());
+        let saved_session = std::mem::replace(&mut self.session, fresh);
+        let saved_roots = self.roots.clone();
+        let saved_lines = std::mem::take(&mut self.lines);
+        let saved_outcomes = std::mem::take(&mut self.outcomes);
+        let (cursor, offset, status) = (self.cursor, self.offset, self.status.clone());
+        let mut out = Vec::with_capacity(choices.len());
+        for strategy in choices {
+            self.overrides.insert(rel, *strategy);
+            let replayed = self.replay(&format!("what-if {strategy}"));
+            let log = self.ws.conn.log();
+            let section: Vec<&crate::db::Statement> = log
+                .statements
+                .iter()
+                .filter(|s| s.section == log.section)
+                .collect();
+            let root_name = &self.model().entity(self.root).name;
+            let joined_collections = self
+                .strategies_in_use()
+                .iter()
+                .filter(|(r, s)| s.is_joined() && self.model().rel(*r).is_collection())
+                .count();
+            let cartesian = section
+                .iter()
+                .find(|s| s.origin.strategy.is_none() && *s.origin.loader == **root_name)
+                .and_then(|s| Some((s.rows, s.distinct?)))
+                .filter(|(rows, distinct)| {
+                    joined_collections > 1 && *distinct > 0 && rows > distinct
+                })
+                .map(|(rows, distinct)| rows as f64 / distinct as f64);
+            out.push(WhatIf {
+                statements: section.len(),
+                rows: section.iter().map(|s| s.rows).sum(),
+                duplicated: section
+                    .iter()
+                    .map(|s| s.rows - s.distinct.unwrap_or(s.rows).min(s.rows))
+                    .sum(),
+                errors: self
+                    .outcomes
+                    .values()
+                    .filter(|o| matches!(o, RelOutcome::Refused(_) | RelOutcome::Failed(_)))
+                    .count(),
+                time: section.iter().map(|s| s.duration).sum(),
+                cartesian,
+                refused: replayed.err().map(|e| format!("{e:#}")),
+            });
+            drop(log);
+            self.ws.conn.take_log();
+        }
+        self.overrides = saved_overrides;
+        self.session = saved_session;
+        self.roots = saved_roots;
+        self.lines = saved_lines;
+        self.outcomes = saved_outcomes;
+        (self.cursor, self.offset, self.status) = (cursor, offset, status);
+        self.ws.conn.restore_log(saved_log);
+        out
     }
 
     /// Chooses `strategy` for `rel` and replays, reporting before → after:

@@ -154,6 +154,14 @@ pub const BINDINGS: &[Binding] = &[
         hint: Some("s strategy"),
     },
     Binding {
+        keys: &[(KeyCode::Char('w'), NONE)],
+        label: "w",
+        action: Action::WhatIf,
+        context: Context::Tree,
+        description: "what if: every strategy's cost for this view side by side (Enter switches)",
+        hint: Some("w what-if"),
+    },
+    Binding {
         keys: &[(KeyCode::Char('o'), NONE)],
         label: "o",
         action: Action::ChooseRoot,

@@ -6,7 +6,6 @@ use super::action::Action;
 use super::app::{App, Editor, Overlay, Picker, StatusKind, describe_dynamic, parse_dynamic};
 use super::keymap::{Context, Focus, action_for};
 use super::log_rows;
-use crate::model::Direction;
 use crate::strategy::{Attribute, Strategy};
 use crossterm::event::{Event, KeyCode, KeyEventKind, KeyModifiers, MouseEventKind};
 use ratatui_textarea::TextArea;
@@ -147,6 +146,7 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
             app.scroll_into_view();
         }
         (Action::Strategy, Focus::Tree) => open_picker(app),
+        (Action::WhatIf, Focus::Tree) => open_choices(app, true),
         (Action::Narrower, _) => {
             app.split.tree_percent = app.split.tree_percent.saturating_sub(10).max(20);
             app.split.zoomed = None;
@@ -271,6 +271,12 @@ fn explain(app: &mut App) -> anyhow::Result<()> {
 }
 
 fn open_picker(app: &mut App) {
+    open_choices(app, false);
+}
+
+/// The strategy picker; with `what_if`, each choice's cost for the
+/// current view is worked out first (`w`).
+fn open_choices(app: &mut App, what_if: bool) {
     let Some((parent, rel, _)) = app.current_relationship() else {
         app.set_status(
             "move to a relationship (such as posts) to choose how it loads",
@@ -278,18 +284,20 @@ fn open_picker(app: &mut App) {
         );
         return;
     };
-    let many_to_one = app.model().rel(rel).direction == Direction::ManyToOne;
+    let scalar = !app.model().rel(rel).is_collection();
     let choices: Vec<Strategy> = Strategy::ALL
         .into_iter()
-        .filter(|s| !(many_to_one && s.attribute().needs_collection()))
+        .filter(|s| !(scalar && s.attribute().needs_collection()))
         .collect();
     let current = app.session.strategy_for(parent, rel);
     let current = app.overrides.get(&rel).copied().unwrap_or(current);
     let selected = choices.iter().position(|s| *s == current).unwrap_or(0);
+    let costs = what_if.then(|| app.what_if(rel, &choices));
     app.overlay = Some(Overlay::Picker(Picker {
         rel,
         choices,
         selected,
+        costs,
     }));
 }
 

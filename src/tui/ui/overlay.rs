@@ -2,7 +2,8 @@
 //! dynamic-query editor.
 
 use super::fit;
-use crate::tui::app::{App, Editor, Picker};
+use crate::analysis::{format_duration_fixed, thousands};
+use crate::tui::app::{App, Editor, Picker, WhatIf};
 use crate::tui::keymap::{BINDINGS, Context};
 use ratatui::Frame;
 use ratatui::layout::{Constraint, Flex, Layout, Rect};
@@ -107,6 +108,9 @@ pub fn warnings(app: &App, scroll: u16, frame: &mut Frame, area: Rect) {
 
 /// The strategy picker for one relationship.
 pub fn picker(app: &App, picker: &Picker, frame: &mut Frame, area: Rect) {
+    if let Some(costs) = &picker.costs {
+        return what_if(app, picker, costs, frame, area);
+    }
     let rel = app.model().rel_display(picker.rel);
     let title = format!(" how does {rel} load? ");
     let width = 104u16.min(area.width.saturating_sub(2));
@@ -135,6 +139,68 @@ pub fn picker(app: &App, picker: &Picker, frame: &mut Frame, area: Rect) {
             }
         })
         .collect();
+    let rect = centered(area, width, lines.len() as u16 + 2);
+    frame.render_widget(Clear, rect);
+    frame.render_widget(Paragraph::new(lines).block(frame_block(app, &title)), rect);
+}
+
+/// What-if (`w`): each strategy's cost for the view, the current one
+/// marked.
+fn what_if(app: &App, picker: &Picker, costs: &[WhatIf], frame: &mut Frame, area: Rect) {
+    let rel = app.model().rel_display(picker.rel);
+    let title = format!(
+        " what if {rel} loaded another way? this view, each in a fresh session (Enter switches) "
+    );
+    let width = 104u16.min(area.width.saturating_sub(2));
+    let inner_width = width.saturating_sub(2) as usize;
+    let current = app
+        .overrides
+        .get(&picker.rel)
+        .copied()
+        .or_else(|| {
+            app.strategies_in_use()
+                .into_iter()
+                .find(|(r, _)| *r == picker.rel)
+                .map(|(_, s)| s)
+        })
+        .unwrap_or(app.model().rel(picker.rel).lazy);
+    let mut lines = vec![Line::from(Span::styled(
+        fit(
+            &format!(
+                "  {:<20} {:>6} {:>8} {:>10} {:>6} {:>10}",
+                "strategy", "stmts", "rows", "duplicated", "errors", "time"
+            ),
+            inner_width,
+        ),
+        app.theme.dim,
+    ))];
+    for (i, (s, c)) in picker.choices.iter().zip(costs).enumerate() {
+        let mut text = match &c.refused {
+            Some(why) => format!("  {:<20} refused: {why}", s.to_string()),
+            None => format!(
+                "  {:<20} {:>6} {:>8} {:>10} {:>6} {:>10}",
+                s.to_string(),
+                thousands(c.statements as u64),
+                thousands(c.rows as u64),
+                thousands(c.duplicated as u64),
+                thousands(c.errors as u64),
+                format_duration_fixed(c.time)
+            ),
+        };
+        if let Some(factor) = c.cartesian {
+            text.push_str(&format!("  cartesian product ×{factor:.1}"));
+        }
+        if *s == current {
+            text.push_str("  ← now");
+        }
+        let marker = if i == picker.selected { "▸" } else { " " };
+        let line = Line::from(fit(&format!("{marker}{}", &text[1..]), inner_width));
+        lines.push(if i == picker.selected {
+            line.style(app.theme.selected)
+        } else {
+            line
+        });
+    }
     let rect = centered(area, width, lines.len() as u16 + 2);
     frame.render_widget(Clear, rect);
     frame.render_widget(Paragraph::new(lines).block(frame_block(app, &title)), rect);
