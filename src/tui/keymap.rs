@@ -199,7 +199,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Reset,
         context: Context::Everywhere,
         description: "reset the session (expire all) and load what is open again",
-        hint: Some("r reset"),
+        hint: None,
     },
     Binding {
         keys: &[(KeyCode::Char('f'), NONE)],
@@ -207,7 +207,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Filter,
         context: Context::Tree,
         description: "filter, order or limit a dynamic relationship's query",
-        hint: Some("f filter"),
+        hint: None,
     },
     Binding {
         keys: &[(KeyCode::Tab, NONE), (KeyCode::BackTab, SHIFT)],
