@@ -988,3 +988,24 @@ fn what_if_names_a_cartesian_product() {
     let select = text.lines().find(|l| l.contains("select ")).unwrap();
     assert!(!select.contains("cartesian"), "{select}");
 }
+
+#[test]
+fn the_per_loader_summary_keeps_loaders_without_statements() {
+    let ws = sample();
+    let user = ws.model.entity_by_name("User").unwrap();
+    let posts = ws.model.rel_by_name(user, "posts").unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    app.choose_strategy(posts, Strategy::Joined).unwrap();
+    let text = screen(&app);
+    assert!(
+        text.contains("User.posts joined         0 stmts  in the root query"),
+        "{text}"
+    );
+    app.choose_strategy(posts, Strategy::Raise).unwrap();
+    let text = screen(&app);
+    assert!(
+        text.contains("User.posts raise          0 stmts  1 error"),
+        "{text}"
+    );
+}

@@ -40,7 +40,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let selected = if focused { app.log_cursor } else { None };
     let bottom_height = match selected {
         Some(_) => (inner.height / 2).max(4),
-        None => (analysis.loaders.len() as u16 + 1)
+        None => (analysis.loaders.len() as u16 + 1 + silent_loaders(app, &analysis) as u16)
             .min(inner.height / 2)
             .max(2),
     };
@@ -252,10 +252,20 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
         fit(&format!("── per loader {}", "─".repeat(width)), width),
         theme.dim,
     ))];
+    // A loader in use with no statement of its own keeps a row: joined
+    // into the root query, refused (raise), or never loading (noload).
+    let silent: Vec<(String, crate::strategy::Strategy, usize)> = app
+        .strategies_in_use()
+        .into_iter()
+        .map(|(rel, strategy)| (app.model().rel_display(rel), strategy, rel))
+        .filter(|(name, _, _)| !analysis.loaders.iter().any(|l| l.loader == *name))
+        .map(|(name, strategy, rel)| (name, strategy, app.cost_of(rel).errors))
+        .collect();
     let name_width = analysis
         .loaders
         .iter()
         .map(|l| l.loader.chars().count())
+        .chain(silent.iter().map(|(name, _, _)| name.chars().count()))
         .max()
         .unwrap_or(0);
     for l in &analysis.loaders {
@@ -276,6 +286,24 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
             ));
         }
         lines.push(Line::from(spans));
+    }
+    for (name, strategy, errors) in silent {
+        let why = if strategy.is_joined() {
+            "in the root query".to_string()
+        } else if errors > 0 {
+            format!(
+                "{} error{}",
+                thousands(errors as u64),
+                if errors == 1 { "" } else { "s" }
+            )
+        } else {
+            "no SQL".to_string()
+        };
+        let text = format!(
+            "{name:<name_width$} {:<10}     0 stmts  {why}",
+            strategy.to_string()
+        );
+        lines.push(Line::from(Span::styled(fit(&text, width), theme.dim)));
     }
     frame.render_widget(Paragraph::new(lines), area);
 }
@@ -444,4 +472,15 @@ fn clauses(text: &str) -> Vec<&str> {
     cuts.push(text.len());
     cuts.dedup();
     cuts.windows(2).map(|w| &text[w[0]..w[1]]).collect()
+}
+
+/// How many loaders in use have no statement of their own.
+fn silent_loaders(app: &App, analysis: &analysis::Analysis) -> usize {
+    app.strategies_in_use()
+        .into_iter()
+        .filter(|(rel, _)| {
+            let name = app.model().rel_display(*rel);
+            !analysis.loaders.iter().any(|l| l.loader == name)
+        })
+        .count()
 }
