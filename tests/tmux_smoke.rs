@@ -126,7 +126,7 @@ fn the_real_binary_in_tmux() {
 
     // Help, then back.
     tmux.keys(&["?"]);
-    tmux.wait_for("keys (q, Esc or ? closes)");
+    tmux.wait_for("Esc or ? closes)");
     tmux.keys(&["Escape"]);
 
     // Resize small and back.

@@ -207,7 +207,13 @@ fn picker_and_help_and_editor_overlays() {
     assert!(app.overlay.is_none());
 
     key(&mut app, KeyCode::Char('?'));
-    let text = screen(&app);
+    snapshot("help_120x40", &app);
+    // Every key is in the help (it scrolls when it does not fit).
+    let mut text = screen(&app);
+    for _ in 0..BINDINGS.len() {
+        key(&mut app, KeyCode::Char('j'));
+        text.push_str(&screen(&app));
+    }
     for binding in BINDINGS {
         assert!(
             text.contains(binding.description),
@@ -215,7 +221,6 @@ fn picker_and_help_and_editor_overlays() {
             binding.description
         );
     }
-    snapshot("help_120x40", &app);
     key(&mut app, KeyCode::Esc);
 
     app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Dynamic)
@@ -1008,4 +1013,43 @@ fn the_per_loader_summary_keeps_loaders_without_statements() {
         text.contains("User.posts raise          0 stmts  1 error"),
         "{text}"
     );
+}
+
+#[test]
+fn slash_finds_in_the_tree_and_in_the_log() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Char('/'));
+    assert!(screen(&app).contains("find in the tree"));
+    keys(&mut app, "carol");
+    key(&mut app, KeyCode::Enter);
+    assert!(app.overlay.is_none());
+    let TreeLine::Object { obj, .. } = &app.lines[app.cursor] else {
+        panic!("the cursor is on {:?}", app.lines[app.cursor]);
+    };
+    assert_eq!(app.object_title(*obj), "User 4 Carol");
+    assert!(screen(&app).contains("`carol`: match 1 of 1"));
+    // n goes on (and wraps around).
+    key(&mut app, KeyCode::Char('n'));
+    assert_eq!(
+        app.object_title(match &app.lines[app.cursor] {
+            TreeLine::Object { obj, .. } => *obj,
+            other => panic!("{other:?}"),
+        }),
+        "User 4 Carol"
+    );
+    // In the log: the statement of User.posts.
+    key(&mut app, KeyCode::Tab);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "posts.user_id");
+    key(&mut app, KeyCode::Enter);
+    let log = ws.conn.log();
+    let found = &log.statements[app.log_cursor.unwrap()];
+    assert_eq!(&*found.origin.loader, "User.posts");
+    drop(log);
+    key(&mut app, KeyCode::Char('/'));
+    keys(&mut app, "nothing like this");
+    key(&mut app, KeyCode::Enter);
+    assert!(screen(&app).contains("no match for `nothing like this`"));
 }

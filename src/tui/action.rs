@@ -33,6 +33,11 @@ pub enum Action {
     /// Copy the selected statement with its parameters inlined.
     CopyRunnable,
     Help,
+    /// `/`: type what to find in the focused pane.
+    Search,
+    /// `n` / `N`: the next or previous match.
+    SearchNext,
+    SearchPrevious,
     /// The model's warnings (what it could not map).
     Warnings,
     Back,

@@ -143,6 +143,8 @@ pub enum Overlay {
     Picker(Picker),
     /// The entity list for the root (`o`), the selected index.
     Roots(usize),
+    /// What to find (`/`), as it is typed.
+    Search(Box<TextArea<'static>>),
     Editor(Box<Editor>),
 }
 
@@ -179,6 +181,8 @@ pub struct App<'a> {
     /// Runs of similar statements shown one per row, by the `seq` of
     /// their first (the others are folded into one row, `×50`).
     pub unfolded: HashSet<usize>,
+    /// The text `/` looks for (`n`, `N` go on with it).
+    pub search: Option<String>,
     /// How the tree and the log share the screen (`<`, `>`, `z`).
     pub split: super::ui::Split,
     pub explain: Option<(usize, Vec<String>)>,
@@ -249,6 +253,7 @@ impl<'a> App<'a> {
             log_cursor: None,
             unfolded: HashSet::new(),
             split: super::ui::Split::default(),
+            search: None,
             explain: None,
             detail_scroll: 0,
             status: None,
@@ -919,6 +924,78 @@ impl<'a> App<'a> {
             })
             .count();
         cost
+    }
+
+    /// The text a tree line is found by: an object's title, a
+    /// relationship's name, a note.
+    fn line_text(&self, line: &TreeLine) -> String {
+        match line {
+            TreeLine::Object { obj, .. } => self.object_title(*obj),
+            TreeLine::Relation { rel, .. } => self.model().rel(*rel).name.clone(),
+            TreeLine::Note { text, .. } => text.clone(),
+        }
+    }
+
+    /// Moves to the next (or previous) match of the search in the focused
+    /// pane, from the cursor on, wrapping around; says how many match.
+    pub fn find(&mut self, forward: bool) {
+        let Some(needle) = self.search.clone().filter(|s| !s.is_empty()) else {
+            self.set_status("nothing to find: / and type", StatusKind::Info);
+            return;
+        };
+        let needle = needle.to_lowercase();
+        let (hits, current): (Vec<usize>, usize) = match self.focus {
+            Focus::Tree => (
+                self.lines
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, l)| self.line_text(l).to_lowercase().contains(&needle))
+                    .map(|(i, _)| i)
+                    .collect(),
+                self.cursor,
+            ),
+            Focus::Log => {
+                let log = self.ws.conn.log();
+                let rows = super::log_rows::rows(&log.statements, &self.unfolded);
+                let hits = rows
+                    .iter()
+                    .filter(|r| {
+                        let s = &log.statements[r.first];
+                        s.sql.to_lowercase().contains(&needle)
+                            || s.origin.loader.to_lowercase().contains(&needle)
+                    })
+                    .map(|r| r.first)
+                    .collect();
+                (hits, self.log_cursor.unwrap_or(0))
+            }
+        };
+        let next = if forward {
+            hits.iter().find(|i| **i > current).or(hits.first())
+        } else {
+            hits.iter().rev().find(|i| **i < current).or(hits.last())
+        };
+        let Some(&next) = next else {
+            self.set_status(format!("no match for `{needle}`"), StatusKind::Info);
+            return;
+        };
+        match self.focus {
+            Focus::Tree => {
+                self.cursor = next;
+                self.scroll_into_view();
+            }
+            Focus::Log => {
+                self.log_cursor = Some(next);
+                self.detail_scroll = 0;
+            }
+        }
+        let n = hits.iter().position(|i| *i == next).unwrap_or(0) + 1;
+        self.set_status(
+            format!(
+                "`{needle}`: match {n} of {} (n next, N previous)",
+                hits.len()
+            ),
+            StatusKind::Info,
+        );
     }
 
     /// What-if: the current view (the open nodes, the same window) replayed

@@ -18,6 +18,11 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
                 return Some(Action::Quit);
             }
             match &app.overlay {
+                Some(Overlay::Search(_)) => Some(match key.code {
+                    KeyCode::Esc => Action::Cancel,
+                    KeyCode::Enter => Action::Confirm,
+                    _ => Action::EditorKey(*key),
+                }),
                 Some(Overlay::Editor(_)) => Some(match key.code {
                     KeyCode::Esc => Action::Cancel,
                     KeyCode::Enter => Action::Confirm,
@@ -46,7 +51,7 @@ pub fn action_for_event(app: &App, event: &Event) -> Option<Action> {
         // A paste is text for the editor, never keys: a pasted `q` must
         // not quit. Outside the editor it is ignored.
         Event::Paste(text) => match &app.overlay {
-            Some(Overlay::Editor(_)) => Some(Action::Paste(text.clone())),
+            Some(Overlay::Editor(_) | Overlay::Search(_)) => Some(Action::Paste(text.clone())),
             _ => None,
         },
         Event::Mouse(mouse) => match mouse.kind {
@@ -96,6 +101,12 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         // Esc in the tree only clears the status line (done above).
         (Action::Cancel, Focus::Tree) => {}
         (Action::Help, _) => app.overlay = Some(Overlay::Help(0)),
+        (Action::Search, _) => {
+            // A new search starts empty, as in less and vim (n, N go on).
+            app.overlay = Some(Overlay::Search(Box::new(TextArea::default())));
+        }
+        (Action::SearchNext, _) => app.find(true),
+        (Action::SearchPrevious, _) => app.find(false),
         (Action::Warnings, _) => app.overlay = Some(Overlay::Warnings(0)),
         (Action::ToggleFocus, Focus::Tree) => {
             app.focus = Focus::Log;
@@ -401,6 +412,22 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 _ => app.overlay = Some(Overlay::Roots(selected)),
             }
         }
+        Overlay::Search(mut input) => match action {
+            Action::EditorKey(key) => {
+                input.input(key);
+                app.overlay = Some(Overlay::Search(input));
+            }
+            Action::Paste(text) => {
+                // One line: a pasted line break is a space.
+                input.insert_str(text.replace(['\r', '\n'], " "));
+                app.overlay = Some(Overlay::Search(input));
+            }
+            Action::Confirm => {
+                app.search = Some(input.lines().join(" ").trim().to_string());
+                app.find(true);
+            }
+            _ => {}
+        },
         Overlay::Editor(mut editor) => match action {
             Action::EditorKey(key) => {
                 editor.textarea.input(key);

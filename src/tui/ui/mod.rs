@@ -111,6 +111,7 @@ pub fn render(app: &App, frame: &mut Frame) {
         Some(Overlay::Picker(picker)) => overlay::picker(app, picker, frame, area),
         Some(Overlay::Roots(selected)) => overlay::roots(app, *selected, frame, area),
         Some(Overlay::Editor(editor)) => overlay::editor(app, editor, frame, area),
+        Some(Overlay::Search(input)) => overlay::search(app, input, frame, area),
         None => {}
     }
 }

@@ -251,6 +251,26 @@ pub fn roots(app: &App, selected: usize, frame: &mut Frame, area: Rect) {
     );
 }
 
+/// The search line (`/`): what to find in the focused pane.
+pub fn search(
+    app: &App,
+    input: &ratatui_textarea::TextArea<'static>,
+    frame: &mut Frame,
+    area: Rect,
+) {
+    let pane = match app.focus {
+        crate::tui::keymap::Focus::Tree => "the tree",
+        crate::tui::keymap::Focus::Log => "the SQL log",
+    };
+    let title = format!(" find in {pane} (Enter finds, Esc cancels) ");
+    let rect = centered(area, 64.min(area.width.saturating_sub(2)), 3);
+    frame.render_widget(Clear, rect);
+    let block = frame_block(app, &title);
+    let inner = block.inner(rect);
+    frame.render_widget(block, rect);
+    frame.render_widget(input, inner);
+}
+
 /// The editor for a dynamic relationship's query.
 pub fn editor(app: &App, editor: &Editor, frame: &mut Frame, area: Rect) {
     let rel = app.model().rel_display(editor.rel);
