@@ -7,7 +7,7 @@ pub mod shape;
 
 use crate::db::{QueryLog, Statement};
 use crate::strategy::Strategy;
-use std::collections::HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::time::Duration;
 
 /// Totals for one loader (a root query or a relationship path).
@@ -47,18 +47,20 @@ pub fn analyze(log: &QueryLog) -> Analysis {
 }
 
 pub fn analyze_statements(statements: &[Statement]) -> Analysis {
-    let mut by_sql: HashMap<&str, usize> = HashMap::new();
-    let mut by_sql_params: HashMap<(&str, String), usize> = HashMap::new();
+    // Hash maps keyed by the SQL and the parameters themselves: linear in
+    // the number of statements (no formatting, no list searched per one).
+    let mut by_sql: HashMap<&str, usize> = HashMap::default();
+    let mut by_sql_params: HashMap<(&str, Params<'_>), usize> = HashMap::default();
     for s in statements {
         *by_sql.entry(&s.sql).or_default() += 1;
         *by_sql_params
-            .entry((&s.sql, format!("{:?}", s.params)))
+            .entry((&s.sql, Params(&s.params)))
             .or_default() += 1;
     }
     let repeats = statements
         .iter()
         .map(|s| {
-            let same_params = by_sql_params[&(&*s.sql, format!("{:?}", s.params))];
+            let same_params = by_sql_params[&(&*s.sql, Params(&s.params))];
             if same_params > 1 {
                 Repeat::Duplicate { count: same_params }
             } else if by_sql[&*s.sql] > 1 {
@@ -72,24 +74,21 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
         .collect();
 
     let mut loaders: Vec<LoaderSummary> = Vec::new();
-    let mut index: HashMap<(String, Option<String>), usize> = HashMap::new();
-    let mut per_loader_sql: Vec<HashMap<&str, Vec<String>>> = Vec::new();
+    let mut index: HashMap<(&str, Option<&str>), usize> = HashMap::default();
+    let mut per_loader_sql: Vec<HashMap<&str, HashSet<Params<'_>>>> = Vec::new();
     for s in statements {
-        let key = (
-            s.origin.loader.to_string(),
-            s.origin.path.as_deref().map(str::to_string),
-        );
-        let i = *index.entry(key.clone()).or_insert_with(|| {
+        let key = (&*s.origin.loader, s.origin.path.as_deref());
+        let i = *index.entry(key).or_insert_with(|| {
             loaders.push(LoaderSummary {
-                loader: key.0.clone(),
-                path: key.1.clone(),
+                loader: key.0.to_string(),
+                path: key.1.map(str::to_string),
                 strategy: s.origin.strategy,
                 statements: 0,
                 rows: 0,
                 duration: Duration::ZERO,
                 n_plus_one: false,
             });
-            per_loader_sql.push(HashMap::new());
+            per_loader_sql.push(HashMap::default());
             loaders.len() - 1
         });
         let summary = &mut loaders[i];
@@ -99,18 +98,61 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
         // One statement per parent: the same SQL for different parents.
         // The same SQL with the same parameters again (a dynamic query run
         // twice for one user) is a duplicate, not an N+1.
-        if s.origin.kind.is_per_parent() {
+        if s.origin.kind.is_per_parent() && !summary.n_plus_one {
             let parents = per_loader_sql[i].entry(&s.sql).or_default();
-            let params = format!("{:?}", s.params);
-            if !parents.contains(&params) {
-                parents.push(params);
-            }
+            parents.insert(Params(&s.params));
             if parents.len() > 1 {
                 summary.n_plus_one = true;
             }
         }
     }
     Analysis { loaders, repeats }
+}
+
+/// A statement's parameters as a key: equal when every value is (reals
+/// by their bits, so that a NaN equals itself), hashed the same way.
+#[derive(Clone, Copy)]
+struct Params<'a>(&'a [rusqlite::types::Value]);
+
+impl PartialEq for Params<'_> {
+    fn eq(&self, other: &Self) -> bool {
+        use rusqlite::types::Value::*;
+        self.0.len() == other.0.len()
+            && self.0.iter().zip(other.0).all(|(a, b)| match (a, b) {
+                (Real(x), Real(y)) => x.to_bits() == y.to_bits(),
+                (a, b) => a == b,
+            })
+    }
+}
+
+impl Eq for Params<'_> {}
+
+impl std::hash::Hash for Params<'_> {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        use rusqlite::types::Value::*;
+        state.write_usize(self.0.len());
+        for v in self.0 {
+            match v {
+                Null => state.write_u8(0),
+                Integer(i) => {
+                    state.write_u8(1);
+                    state.write_i64(*i);
+                }
+                Real(f) => {
+                    state.write_u8(2);
+                    state.write_u64(f.to_bits());
+                }
+                Text(t) => {
+                    state.write_u8(3);
+                    t.hash(state);
+                }
+                Blob(b) => {
+                    state.write_u8(4);
+                    b.hash(state);
+                }
+            }
+        }
+    }
 }
 
 /// `1.23 ms`, `45 µs`: short, for narrow columns.
