@@ -981,3 +981,132 @@ fn the_explorer_refuses_an_unknown_root_before_the_screen_changes() {
         "{stderr}"
     );
 }
+
+/// Runs a command and returns (exit code, stdout, stderr).
+fn run(args: &[&str]) -> (Option<i32>, String, String) {
+    let out = loadscope(args);
+    (
+        out.status.code(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8(out.stderr).unwrap(),
+    )
+}
+
+#[test]
+fn a_broken_query_budget_exits_3_naming_the_loader_and_its_line() {
+    let (code, stdout, stderr) = run(&[
+        "trace",
+        "--limit",
+        "5",
+        "--expand",
+        "posts",
+        "--max-per-loader",
+        "3",
+        "--fail-on",
+        "n+1",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    // The report still comes out on stdout, the breaches on stderr.
+    assert!(stdout.contains("User.posts"), "{stdout}");
+    assert_eq!(
+        stderr,
+        "budget: User.posts: 5 statements from one loader, more than --max-per-loader 3\n\
+         \x20 --> assets/models/blog.toml:9:30\n\
+         \x20 statements #2, #3, #4, #5, #6\n\
+         \x20 SELECT ••• FROM posts WHERE ? = posts.user_id ORDER BY posts.id\n\
+         budget: User.posts: N+1: 5 statements, one per parent, under select\n\
+         \x20 --> assets/models/blog.toml:9:30\n\
+         \x20 statements #2, #3, #4, #5, #6\n\
+         \x20 SELECT ••• FROM posts WHERE ? = posts.user_id ORDER BY posts.id\n"
+    );
+    // The cure keeps the budget.
+    let (code, _, stderr) = run(&[
+        "trace",
+        "--limit",
+        "5",
+        "--expand",
+        "posts",
+        "--strategy",
+        "selectin",
+        "--max-per-loader",
+        "3",
+        "--fail-on",
+        "n+1",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    // A models.py is named by its own line.
+    let (code, _, stderr) = run(&[
+        "trace",
+        "--model",
+        "assets/models/blog_20.py",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--fail-on",
+        "n+1",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.contains("  --> assets/models/blog_20.py:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn raise_and_total_budgets_and_compare_asks_whether_any_strategy_keeps_it() {
+    let (code, _, stderr) = run(&[
+        "trace",
+        "--limit",
+        "2",
+        "--expand",
+        "posts",
+        "--strategy",
+        "raise",
+        "--fail-on",
+        "raise",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "budget: User.posts: 2 refused accesses: 'User.posts' is not available due to lazy='raise'"
+        ),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&["trace", "--limit", "3", "--max-statements", "100"]);
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, _, stderr) = run(&[
+        "compare",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--max-statements",
+        "2",
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("budget kept by: joined, joined+innerjoin, subquery, selectin"),
+        "{stderr}"
+    );
+    let (code, _, stderr) = run(&[
+        "compare",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--max-statements",
+        "0",
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(
+        stderr.starts_with("budget: no strategy keeps it\nunder select:\n"),
+        "{stderr}"
+    );
+    // A finding that does not exist is bad usage.
+    let stderr = fails(&["trace", "--fail-on", "n+2"], 2);
+    assert!(
+        stderr.contains("[possible values: n+1, duplicate, raise]"),
+        "{stderr}"
+    );
+}

@@ -21,6 +21,31 @@ pub fn run(args: &NavArgs) -> Result<()> {
         Format::Text => print!("{}", text(&outcomes)),
         Format::Markdown => print!("{}", markdown(&outcomes)),
     }
+    // Under a budget, compare asks: does any strategy keep it? It fails
+    // (exit 3) only when none does, and says what broke each.
+    let budget = args.budget();
+    if !budget.is_empty() {
+        let checked: Vec<(Strategy, Vec<super::budget::Breach>)> = outcomes
+            .iter()
+            .map(|(s, o)| (*s, budget.check(&ws.model, o)))
+            .collect();
+        let keep: Vec<String> = checked
+            .iter()
+            .filter(|(_, b)| b.is_empty())
+            .map(|(s, _)| s.to_string())
+            .collect();
+        if keep.is_empty() {
+            let mut text = String::from("budget: no strategy keeps it\n");
+            for (strategy, breaches) in &checked {
+                text.push_str(&format!("under {strategy}:\n"));
+                for line in super::budget::report(breaches).lines() {
+                    text.push_str(&format!("  {line}\n"));
+                }
+            }
+            return Err(super::budget::BudgetExceeded(text).into());
+        }
+        eprintln!("budget kept by: {}", keep.join(", "));
+    }
     Ok(())
 }
 

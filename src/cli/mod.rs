@@ -1,6 +1,8 @@
 //! The command line: the explorer (no subcommand), `trace`, `compare`,
-//! `sample`, `model`. Exit codes: 0 success, 1 error, 2 bad usage.
+//! `sample`, `model`. Exit codes: 0 success, 1 error, 2 bad usage, 3 a
+//! query budget broken (`--max-statements`, `--fail-on`).
 
+pub mod budget;
 pub mod compare;
 pub mod report;
 pub mod sample;
@@ -100,6 +102,15 @@ pub struct NavArgs {
     pub expand: Vec<String>,
     #[arg(long, value_enum, default_value_t = Format::Text)]
     pub format: Format,
+    /// Fail (exit 3) above N statements in all
+    #[arg(long, value_name = "N")]
+    pub max_statements: Option<usize>,
+    /// Fail (exit 3) when one loader issues more than N statements
+    #[arg(long, value_name = "N")]
+    pub max_per_loader: Option<usize>,
+    /// Fail (exit 3) on these findings, comma-separated
+    #[arg(long, value_name = "FINDINGS", value_delimiter = ',', value_enum)]
+    pub fail_on: Vec<budget::Finding>,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -168,6 +179,11 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
+            if let Some(exceeded) = error.downcast_ref::<budget::BudgetExceeded>() {
+                // The report is on stdout already; the breaches go to stderr.
+                eprint!("{exceeded}");
+                return ExitCode::from(3);
+            }
             report_error(&error);
             if error.downcast_ref::<UsageError>().is_some() {
                 ExitCode::from(2)
@@ -255,6 +271,15 @@ pub fn navigation(model: &Model, args: &NavArgs, strategies: &[String]) -> Resul
 }
 
 impl NavArgs {
+    /// The query budget the arguments set.
+    pub fn budget(&self) -> budget::Budget {
+        budget::Budget {
+            max_statements: self.max_statements,
+            max_per_loader: self.max_per_loader,
+            fail_on: self.fail_on.clone(),
+        }
+    }
+
     /// The database, given as DB or as `--db`.
     pub fn database(&self) -> Option<&std::path::Path> {
         self.db.as_deref().or(self.db_path.as_deref())

@@ -17,5 +17,9 @@ pub fn run(args: &TraceArgs) -> Result<()> {
             serde_json::to_string_pretty(&report::to_json(&outcome))?
         ),
     }
+    let breaches = args.nav.budget().check(&ws.model, &outcome);
+    if !breaches.is_empty() {
+        return Err(super::budget::BudgetExceeded(super::budget::report(&breaches)).into());
+    }
     Ok(())
 }

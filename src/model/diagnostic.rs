@@ -87,6 +87,13 @@ impl SourceFile {
         (line, col)
     }
 
+    /// `file:line:column` of a byte offset, in the file it falls in.
+    pub fn place(&self, offset: usize) -> String {
+        let (file, _) = self.part(offset.min(self.text.len()));
+        let (line, col) = self.line_col(offset);
+        format!("{file}:{line}:{col}")
+    }
+
     /// The text of a 1-based line of the file `offset` falls in.
     fn line_text(&self, offset: usize, line: usize) -> &str {
         let (_, start) = self.part(offset.min(self.text.len()));

@@ -172,6 +172,8 @@ pub struct Relationship {
     /// or by a `joinedload()` option that does not say otherwise, is an
     /// inner join.
     pub innerjoin: bool,
+    /// Where the model defines it (`models.py:12:5`); `None` when inferred.
+    pub defined_at: Option<String>,
     /// Position among the parent entity's relationships.
     pub slot: usize,
 }

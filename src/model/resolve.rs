@@ -615,6 +615,11 @@ impl Resolver<'_> {
             uselist,
             innerjoin,
             slot: 0,
+            defined_at: spec
+                .name
+                .span
+                .as_ref()
+                .map(|span| self.parsed.source.place(span.start)),
         })
     }
 
