@@ -1110,3 +1110,72 @@ fn raise_and_total_budgets_and_compare_asks_whether_any_strategy_keeps_it() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_baseline_fails_only_on_new_findings() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let baseline = dir.path().join("loadscope-baseline.json");
+    let baseline = baseline.to_str().unwrap();
+    let base = ["trace", "--fail-on", "n+1"];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(&args)
+    };
+    // Today's N+1 on User.posts is written down...
+    let (code, _, stderr) = with(&[
+        "--limit",
+        "5",
+        "--expand",
+        "posts",
+        "--update-baseline",
+        baseline,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("baseline: 1 finding written to"),
+        "{stderr}"
+    );
+    let stored: Value = serde_json::from_str(&std::fs::read_to_string(baseline).unwrap()).unwrap();
+    assert_eq!(
+        stored["findings"][0],
+        "n+1 · User.posts · select · SELECT ••• FROM posts WHERE ? = posts.user_id ORDER BY posts.id"
+    );
+    // ...so it passes, with other parameters too (a wider window).
+    let (code, _, stderr) = with(&["--expand", "posts", "--limit", "9", "--baseline", baseline]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains("0 new, 0 fixed, 1 unchanged"), "{stderr}");
+    // A new N+1 fails, and only it is reported.
+    let (code, _, stderr) = with(&[
+        "--limit",
+        "5",
+        "--expand",
+        "posts,reports",
+        "--baseline",
+        baseline,
+    ]);
+    assert_eq!(code, Some(3), "{stderr}");
+    assert!(stderr.contains("1 new, 0 fixed, 1 unchanged"), "{stderr}");
+    assert!(stderr.contains("budget: User.reports: N+1"), "{stderr}");
+    assert!(!stderr.contains("budget: User.posts"), "{stderr}");
+    // Curing it shows as fixed.
+    let (code, _, stderr) = with(&[
+        "--expand",
+        "posts",
+        "--strategy",
+        "selectin",
+        "--baseline",
+        baseline,
+    ]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(
+        stderr.contains("fixed: n+1 · User.posts · select"),
+        "{stderr}"
+    );
+    // A missing baseline is an error, not a pass.
+    let stderr = fails(&["trace", "--baseline", "no-such-baseline.json"], 1);
+    assert!(
+        stderr.contains("no-such-baseline.json: cannot read the baseline"),
+        "{stderr}"
+    );
+}

@@ -30,6 +30,10 @@ pub struct Budget {
 /// One limit a run broke.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Breach {
+    /// `n+1`, `duplicate`, `raise`, `max-statements`, `max-per-loader`.
+    pub kind: &'static str,
+    /// The strategy of the loader at fault, when there is one.
+    pub strategy: Option<String>,
     pub what: String,
     /// `User.posts`, or `all loaders` for the total.
     pub loader: String,
@@ -79,6 +83,8 @@ impl Budget {
         {
             let seqs: Vec<usize> = statements.iter().skip(max).map(|s| s.seq).collect();
             out.push(Breach {
+                kind: "max-statements",
+                strategy: None,
                 what: format!(
                     "{} statements, more than --max-statements {max}",
                     statements.len()
@@ -91,11 +97,14 @@ impl Budget {
         }
         for loader in &analysis.loaders {
             let defined_at = defined_at(model, &loader.loader);
+            let strategy = loader.strategy.map(|s| s.to_string());
             if let Some(max) = self.max_per_loader
                 && loader.statements > max
             {
                 let seqs = of_loader(&loader.loader);
                 out.push(Breach {
+                    kind: "max-per-loader",
+                    strategy: strategy.clone(),
                     what: format!(
                         "{} statements from one loader, more than --max-per-loader {max}",
                         loader.statements
@@ -108,13 +117,13 @@ impl Budget {
             }
             if self.fail_on.contains(&Finding::NPlusOne) && loader.n_plus_one {
                 let seqs = of_loader(&loader.loader);
-                let strategy = loader
-                    .strategy
-                    .map_or("root".to_string(), |s| s.to_string());
                 out.push(Breach {
+                    kind: "n+1",
+                    strategy: strategy.clone(),
                     what: format!(
-                        "N+1: {} statements, one per parent, under {strategy}",
-                        loader.statements
+                        "N+1: {} statements, one per parent, under {}",
+                        loader.statements,
+                        strategy.as_deref().unwrap_or("root")
                     ),
                     loader: loader.loader.clone(),
                     defined_at: defined_at.clone(),
@@ -133,6 +142,8 @@ impl Budget {
                     .collect();
                 if !seqs.is_empty() {
                     out.push(Breach {
+                        kind: "duplicate",
+                        strategy: strategy.clone(),
                         what: format!(
                             "{} statements ran again with the same parameters",
                             seqs.len()
@@ -156,7 +167,14 @@ impl Budget {
             for path in paths {
                 let errors: Vec<_> = outcome.errors.iter().filter(|e| e.path == path).collect();
                 let loader = loader_of_path(model, &outcome.root, path);
+                let strategy = outcome
+                    .strategies
+                    .iter()
+                    .find(|(p, _)| p == path)
+                    .map(|(_, s)| s.to_string());
                 out.push(Breach {
+                    kind: "raise",
+                    strategy,
                     what: format!(
                         "{} refused access{}: {}",
                         errors.len(),
@@ -193,6 +211,62 @@ fn loader_of_path(model: &Model, root: &str, path: &str) -> Option<String> {
         last = Some(rel);
     }
     last.map(|r| model.rel_display(r))
+}
+
+impl Breach {
+    /// What identifies the finding from one run to the next: its kind, the
+    /// loader, its strategy and its statement's SQL (parameters are `?`,
+    /// and counts and times are left out).
+    pub fn fingerprint(&self) -> String {
+        let sql = self
+            .example
+            .as_deref()
+            .map(|s| s.split_whitespace().collect::<Vec<_>>().join(" "))
+            .unwrap_or_default();
+        format!(
+            "{} · {} · {} · {sql}",
+            self.kind,
+            self.loader,
+            self.strategy.as_deref().unwrap_or("-")
+        )
+    }
+}
+
+/// A stored set of findings (`--update-baseline`), and a run's findings
+/// against it (`--baseline`): only new ones fail.
+#[derive(serde::Serialize, serde::Deserialize, Debug, PartialEq)]
+pub struct Baseline {
+    pub loadscope_baseline: u32,
+    pub findings: Vec<String>,
+}
+
+impl Baseline {
+    pub fn of(breaches: &[Breach]) -> Baseline {
+        let mut findings: Vec<String> = breaches.iter().map(Breach::fingerprint).collect();
+        findings.sort();
+        findings.dedup();
+        Baseline {
+            loadscope_baseline: 1,
+            findings,
+        }
+    }
+
+    pub fn read(path: &std::path::Path) -> anyhow::Result<Baseline> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("{}: cannot read the baseline: {e}", path.display()))?;
+        serde_json::from_str(&text).map_err(|e| {
+            anyhow::anyhow!(
+                "{}: not a loadscope baseline ({e}); write one with --update-baseline",
+                path.display()
+            )
+        })
+    }
+
+    pub fn write(&self, path: &std::path::Path) -> anyhow::Result<()> {
+        let text = serde_json::to_string_pretty(self)? + "\n";
+        std::fs::write(path, text)
+            .map_err(|e| anyhow::anyhow!("{}: cannot write the baseline: {e}", path.display()))
+    }
 }
 
 /// The breaches as stderr shows them: one paragraph each.

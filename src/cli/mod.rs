@@ -121,6 +121,12 @@ pub struct TraceArgs {
     /// (repeatable); default: each relationship's lazy from the model
     #[arg(long, value_name = "NAME|PATH=NAME")]
     pub strategy: Vec<String>,
+    /// Fail (exit 3) only on budget findings FILE does not hold
+    #[arg(long, value_name = "FILE", conflicts_with = "update_baseline")]
+    pub baseline: Option<PathBuf>,
+    /// Write this run's budget findings to FILE, for --baseline
+    #[arg(long, value_name = "FILE")]
+    pub update_baseline: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]

@@ -1,6 +1,7 @@
 //! `loadscope trace`: one navigation, headless, its statement log printed.
 
-use super::{Format, TraceArgs, navigation, print_warnings, report, workspace};
+use super::budget::{Baseline, BudgetExceeded, report};
+use super::{Format, TraceArgs, navigation, print_warnings, workspace};
 use crate::navigation as nav;
 use anyhow::Result;
 
@@ -8,18 +9,59 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let ws = workspace::open(args.nav.database(), &args.nav.model, args.nav.lenient)?;
     print_warnings(&ws.model);
     let navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
+    // A baseline that cannot be read fails before anything runs.
+    let stored = args.baseline.as_deref().map(Baseline::read).transpose()?;
     let outcome = nav::run(&ws.model, &ws.conn, &navigation)?;
     match args.nav.format {
-        Format::Text => print!("{}", report::to_text(&outcome)),
-        Format::Markdown => print!("{}", report::to_markdown(&outcome)),
+        Format::Text => print!("{}", super::report::to_text(&outcome)),
+        Format::Markdown => print!("{}", super::report::to_markdown(&outcome)),
         Format::Json => println!(
             "{}",
-            serde_json::to_string_pretty(&report::to_json(&outcome))?
+            serde_json::to_string_pretty(&super::report::to_json(&outcome))?
         ),
     }
     let breaches = args.nav.budget().check(&ws.model, &outcome);
+    if let Some(path) = &args.update_baseline {
+        Baseline::of(&breaches).write(path)?;
+        eprintln!(
+            "baseline: {} finding{} written to {}",
+            breaches.len(),
+            if breaches.len() == 1 { "" } else { "s" },
+            path.display()
+        );
+        return Ok(());
+    }
+    if let (Some(path), Some(stored)) = (&args.baseline, stored) {
+        let now = Baseline::of(&breaches);
+        let new: Vec<_> = breaches
+            .iter()
+            .filter(|b| !stored.findings.contains(&b.fingerprint()))
+            .cloned()
+            .collect();
+        let fixed: Vec<&String> = stored
+            .findings
+            .iter()
+            .filter(|f| !now.findings.contains(f))
+            .collect();
+        let unchanged = now.findings.len() - new.len().min(now.findings.len());
+        let mut text = format!(
+            "baseline {}: {} new, {} fixed, {unchanged} unchanged\n",
+            path.display(),
+            new.len(),
+            fixed.len()
+        );
+        for f in &fixed {
+            text.push_str(&format!("fixed: {f}\n"));
+        }
+        if new.is_empty() {
+            eprint!("{text}");
+            return Ok(());
+        }
+        text.push_str(&report(&new));
+        return Err(BudgetExceeded(text).into());
+    }
     if !breaches.is_empty() {
-        return Err(super::budget::BudgetExceeded(super::budget::report(&breaches)).into());
+        return Err(BudgetExceeded(report(&breaches)).into());
     }
     Ok(())
 }
