@@ -215,9 +215,11 @@ impl LoadPlan {
             return strategy;
         }
         let r = model.rel(rel);
-        // An `immediate` load goes on (see `immediate_no_fetch`).
-        if r.lazy.is_eager()
-            && r.lazy != Strategy::Immediate
+        // An eager loader stops where its target is already on the path,
+        // except one that goes on (immediate: see `immediate_no_fetch`).
+        let loader = crate::loader::for_strategy(r.lazy);
+        if loader.load_time() != crate::loader::LoadTime::OnAccess
+            && !loader.goes_on_at_loops()
             && self.path_contains(model, node, segment, rel)
         {
             return Strategy::Select;
@@ -238,7 +240,7 @@ impl LoadPlan {
         segment: NodeId,
     ) -> bool {
         let r = model.rel(rel);
-        r.lazy == Strategy::Immediate
+        crate::loader::for_strategy(r.lazy).goes_on_at_loops()
             && self
                 .child(node, rel)
                 .is_none_or(|c| self.node(c).strategy.is_none())
@@ -256,18 +258,14 @@ impl LoadPlan {
         };
         let (own_rel, r) = (model.rel(own), model.rel(rel));
         r.direction == Direction::ManyToOne
-            && !matches!(
-                r.lazy,
-                Strategy::Select | Strategy::Raise | Strategy::RaiseOnSql
-            )
+            && crate::loader::for_strategy(r.lazy).on_first_sight()
+                != crate::loader::FirstSight::LazyCallable
             && r.parent == own_rel.target
             && r.target == own_rel.parent
             && (own_rel.back_populates.as_deref() == Some(r.name.as_str())
                 || r.back_populates.as_deref() == Some(own_rel.name.as_str()))
-            && matches!(
-                self.strategy_of(model, node, segment),
-                Strategy::Select | Strategy::Immediate
-            )
+            && crate::loader::for_strategy(self.strategy_of(model, node, segment))
+                .loads_per_parent()
     }
 
     /// Whether the relationship `rel` below `node` is joined in a statement
@@ -292,7 +290,7 @@ impl LoadPlan {
                 let mut at = node;
                 let mut natural = r.parent;
                 loop {
-                    if model.is_a(natural, r.target) && r.lazy.is_joined() {
+                    if model.is_a(natural, r.target) && crate::loader::is_joined(r.lazy) {
                         return JoinedBelow::Stopped;
                     }
                     let n = self.node(at);
@@ -307,7 +305,7 @@ impl LoadPlan {
                 r.lazy
             }
         };
-        if strategy.is_joined() {
+        if crate::loader::is_joined(strategy) {
             JoinedBelow::Join(strategy)
         } else {
             JoinedBelow::No

@@ -5,8 +5,8 @@
 
 use crate::db::value::owned;
 use crate::db::{Key, Origin, TracedConnection};
-use crate::loader;
 use crate::loader::sql::{JoinedNode, LabelStyle, Order, SelectBuilder, SelectSpec, Slot};
+use crate::loader::{self, FirstSight, LoadTime};
 use crate::model::{EntityId, Model, RelId};
 use crate::plan::{JoinedBelow, LoadPlan, NodeId};
 use crate::strategy::Strategy;
@@ -582,8 +582,7 @@ impl<'a> Session<'a> {
             out.push(JoinedNode {
                 rel,
                 node: child,
-                inner: strategy == Strategy::JoinedInner
-                    || (strategy == Strategy::Joined && self.model.rel(rel).innerjoin),
+                inner: loader::joined::is_inner(strategy, self.model.rel(rel).innerjoin),
                 children: self.joined_below(child, statement, multi_row),
             });
         }
@@ -633,7 +632,7 @@ impl<'a> Session<'a> {
         let top_level = self.post_loads.is_none();
         let mut queue = self.post_loads.take().unwrap_or_default();
         for (index, rel, child, strategy) in eager.iter() {
-            if *strategy == Strategy::Subquery {
+            if loader::load_time(*strategy) == LoadTime::WhileRowsRead {
                 continue;
             }
             match queue.iter_mut().find(|p| p.node == *child) {
@@ -668,7 +667,7 @@ impl<'a> Session<'a> {
             },
             subqueries: eager
                 .iter()
-                .filter(|e| e.3 == Strategy::Subquery)
+                .filter(|e| loader::load_time(e.3) == LoadTime::WhileRowsRead)
                 .map(|(index, rel, child, _)| RowSubquery {
                     slot: *index,
                     parents: slots[*index].0,
@@ -757,7 +756,7 @@ impl<'a> Session<'a> {
             .or_else(|| self.post_loads.take())
             .expect("a queue");
         for &(index, _, child, strategy) in eager.iter() {
-            if strategy == Strategy::Subquery {
+            if loader::load_time(strategy) == LoadTime::WhileRowsRead {
                 continue;
             }
             // An object the statement did not create gets no post-load
@@ -801,7 +800,7 @@ impl<'a> Session<'a> {
             let entity = self.plan.node(*node).entity;
             for &rel in &self.model.entity(entity).relationships {
                 let strategy = self.plan.strategy_below(self.model, *node, rel, segment);
-                if loader::fires_after_load(strategy) {
+                if loader::load_time(strategy).with_parents() {
                     let child = self.plan.child_or_insert(self.model, *node, rel);
                     eager.push((index, rel, child, strategy));
                 }
@@ -950,12 +949,14 @@ impl<'a> Session<'a> {
                     .relationships
                     .iter()
                     .map(|rel| (*rel, self.plan.strategy_below(model, node, *rel, segment)))
-                    .filter(|(rel, strategy)| match strategy {
-                        Strategy::NoLoad => true,
-                        Strategy::Select | Strategy::Raise | Strategy::RaiseOnSql => {
-                            *strategy != class_level_loader(model.rel(*rel).lazy)
+                    .filter(|(rel, strategy)| {
+                        match loader::for_strategy(*strategy).on_first_sight() {
+                            FirstSight::Empty => true,
+                            FirstSight::LazyCallable => {
+                                *strategy != class_level_loader(model.rel(*rel).lazy)
+                            }
+                            FirstSight::Nothing => false,
                         }
-                        _ => false,
                     })
                     .collect();
                 self.first_sight_loaders
@@ -972,14 +973,14 @@ impl<'a> Session<'a> {
             if matches!(state, RelState::Loaded { .. }) {
                 continue;
             }
-            match strategy {
-                Strategy::NoLoad => {
+            match loader::for_strategy(*strategy).on_first_sight() {
+                FirstSight::Empty => {
                     *state = RelState::Loaded {
                         related: Related::empty(collection),
                         load: 0,
                     }
                 }
-                lazy if !created => *state = RelState::Lazy(*lazy),
+                FirstSight::LazyCallable if !created => *state = RelState::Lazy(*strategy),
                 _ => {}
             }
         }
@@ -1067,14 +1068,9 @@ impl<'a> Session<'a> {
 type FirstSightLoaders = Rc<[(RelId, Strategy)]>;
 
 /// The loader an attribute has on its class: the relationship's own lazy
-/// loader (`select` for an eager relationship, whose attribute lazy-loads
-/// where its eager load did not run).
+/// loader (see `loader::class_level`).
 fn class_level_loader(lazy: Strategy) -> Strategy {
-    if lazy.is_eager() {
-        Strategy::Select
-    } else {
-        lazy
-    }
+    loader::class_level(lazy)
 }
 
 /// The node of each joined slot below `slot`, depth first, each with the

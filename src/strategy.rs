@@ -121,22 +121,6 @@ impl Strategy {
         self == Strategy::NoLoad
     }
 
-    /// Loads as part of, or right after, the parent query.
-    pub fn is_eager(self) -> bool {
-        matches!(
-            self,
-            Strategy::Immediate
-                | Strategy::Joined
-                | Strategy::JoinedInner
-                | Strategy::Subquery
-                | Strategy::Selectin
-        )
-    }
-
-    pub fn is_joined(self) -> bool {
-        matches!(self, Strategy::Joined | Strategy::JoinedInner)
-    }
-
     /// Strategy names as `--strategy` and model files accept them.
     pub fn parse(name: &str) -> Option<Strategy> {
         let name = name.trim();

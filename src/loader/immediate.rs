@@ -17,6 +17,18 @@ use anyhow::Result;
 pub struct ImmediateLoader;
 
 impl Loader for ImmediateLoader {
+    fn loads_per_parent(&self) -> bool {
+        true
+    }
+
+    fn goes_on_at_loops(&self) -> bool {
+        true
+    }
+
+    fn load_time(&self) -> super::LoadTime {
+        super::LoadTime::AfterParentsLoaded
+    }
+
     fn after_parents_loaded(&self, session: &mut Session<'_>, load: &PostLoad) -> Result<()> {
         let rel = session.plan.node(load.node).rel.expect("relationship node");
         let immediate = Strategy::Immediate;

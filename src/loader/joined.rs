@@ -14,7 +14,18 @@ use anyhow::Result;
 
 pub struct JoinedLoader;
 
+/// An inner join: `joined+innerjoin`, or `joined` over a mapping with
+/// `innerjoin=True` (a `joinedload()` option that does not say otherwise
+/// keeps it).
+pub fn is_inner(strategy: Strategy, mapping_innerjoin: bool) -> bool {
+    strategy == Strategy::JoinedInner || (strategy == Strategy::Joined && mapping_innerjoin)
+}
+
 impl Loader for JoinedLoader {
+    fn load_time(&self) -> super::LoadTime {
+        super::LoadTime::InParentStatement
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
     }

@@ -19,6 +19,10 @@ fn set_empty(session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Related 
 /// Objects a statement loads at a `noload` path get their empty value as
 /// the rows are read (`Session::first_sight`); this covers the rest.
 impl Loader for NoLoader {
+    fn on_first_sight(&self) -> super::FirstSight {
+        super::FirstSight::Empty
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         Ok(Access::Loaded(set_empty(session, parent, node)))
     }

@@ -9,6 +9,10 @@ use anyhow::Result;
 pub struct RaiseLoader;
 
 impl Loader for RaiseLoader {
+    fn on_first_sight(&self) -> super::FirstSight {
+        super::FirstSight::LazyCallable
+    }
+
     fn access(&self, session: &mut Session<'_>, _parent: ObjId, node: NodeId) -> Result<Access> {
         Ok(Access::Refused(not_available(session, node, "raise")))
     }

@@ -12,6 +12,10 @@ use anyhow::Result;
 pub struct RaiseOnSqlLoader;
 
 impl Loader for RaiseOnSqlLoader {
+    fn on_first_sight(&self) -> super::FirstSight {
+        super::FirstSight::LazyCallable
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         Ok(match many_to_one_without_sql(session, parent, node) {
             Some(target) => {

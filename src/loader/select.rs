@@ -14,6 +14,14 @@ use anyhow::Result;
 pub struct SelectLoader;
 
 impl Loader for SelectLoader {
+    fn loads_per_parent(&self) -> bool {
+        true
+    }
+
+    fn on_first_sight(&self) -> super::FirstSight {
+        super::FirstSight::LazyCallable
+    }
+
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
         lazy_load(session, parent, node, Strategy::Select).map(Access::Loaded)
     }

@@ -25,6 +25,10 @@ use std::collections::{HashMap, HashSet};
 pub struct SelectinLoader;
 
 impl Loader for SelectinLoader {
+    fn load_time(&self) -> super::LoadTime {
+        super::LoadTime::AfterParentsLoaded
+    }
+
     fn statement_kind(&self) -> crate::db::StatementKind {
         crate::db::StatementKind::Batch
     }

@@ -30,6 +30,10 @@ pub struct SubqueryLoader;
 /// objects (`Session::execute` calls [`fetch`] and [`Fetched::assign`]);
 /// touched without having been loaded, the attribute loads lazily.
 impl Loader for SubqueryLoader {
+    fn load_time(&self) -> super::LoadTime {
+        super::LoadTime::WhileRowsRead
+    }
+
     fn statement_kind(&self) -> crate::db::StatementKind {
         crate::db::StatementKind::Batch
     }

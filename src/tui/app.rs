@@ -59,7 +59,7 @@ impl Cost {
                 if n == 1 { one } else { many }
             )
         };
-        if strategy.is_joined() && self.statements == 0 {
+        if crate::loader::is_joined(strategy) && self.statements == 0 {
             let mut text = match before {
                 Some(before) => format!(
                     "{strategy}: folded into the root query, {} → {} rows",
@@ -88,7 +88,7 @@ impl Cost {
         }
         if let (Some(window), Some(before)) = (window, before)
             && self.rows > before.rows
-            && strategy.is_eager()
+            && crate::loader::loads_with_parents(strategy)
         {
             text.push_str(&format!(" (loads for all {window})"));
         }
@@ -361,12 +361,19 @@ impl<'a> App<'a> {
             },
         };
         if objects.is_empty() {
-            let text = match strategy {
-                Strategy::NoLoad => {
-                    "empty: noload never loads (deprecated in SQLAlchemy 2.1)".to_string()
-                }
-                _ if self.model().rel(rel).is_collection() => "empty".to_string(),
-                _ => "none".to_string(),
+            let never_loads = crate::loader::for_strategy(strategy).on_first_sight()
+                == crate::loader::FirstSight::Empty;
+            let text = if never_loads {
+                let deprecated = if strategy.is_deprecated() {
+                    " (deprecated in SQLAlchemy 2.1)"
+                } else {
+                    ""
+                };
+                format!("empty: {strategy} never loads{deprecated}")
+            } else if self.model().rel(rel).is_collection() {
+                "empty".to_string()
+            } else {
+                "none".to_string()
             };
             self.push_note(lines, depth, &path, text, NoteKind::Empty);
             return;
@@ -1024,7 +1031,9 @@ impl<'a> App<'a> {
             let joined_collections = self
                 .strategies_in_use()
                 .iter()
-                .filter(|(r, s)| s.is_joined() && self.model().rel(*r).is_collection())
+                .filter(|(r, s)| {
+                    crate::loader::is_joined(*s) && self.model().rel(*r).is_collection()
+                })
                 .count();
             let cartesian = section
                 .iter()

@@ -288,7 +288,7 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
         lines.push(Line::from(spans));
     }
     for (name, strategy, errors) in silent {
-        let why = if strategy.is_joined() {
+        let why = if crate::loader::is_joined(strategy) {
             "in the root query".to_string()
         } else if errors > 0 {
             format!(
