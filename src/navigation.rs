@@ -283,6 +283,41 @@ impl Walker<'_, '_> {
     }
 }
 
+/// The same object as [`GraphNode::to_json`], written as it is serialized.
+impl serde::Serialize for GraphNode {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = serializer.serialize_map(Some(3 + self.relations.len()))?;
+        map.serialize_entry("entity", &*self.entity)?;
+        map.serialize_entry("pk", &KeyJson(&self.pk))?;
+        map.serialize_entry(
+            "label",
+            &self.label.as_ref().map(crate::cli::report::JsonScalar),
+        )?;
+        for (name, related) in &self.relations {
+            match related {
+                GraphRelated::Many(items) => map.serialize_entry(&**name, items)?,
+                GraphRelated::One(item) => map.serialize_entry(&**name, item)?,
+            }
+        }
+        map.end()
+    }
+}
+
+/// A key as JSON (`Key::to_json`'s forms), written as it is serialized.
+struct KeyJson<'a>(&'a Key);
+
+impl serde::Serialize for KeyJson<'_> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Key::Int(i) => serializer.serialize_i64(*i),
+            Key::Text(t) => serializer.serialize_str(t),
+            Key::Tuple(parts) => serializer.collect_seq(parts.iter().map(KeyJson)),
+            other => other.to_json().serialize(serializer),
+        }
+    }
+}
+
 impl GraphNode {
     pub fn to_json(&self) -> serde_json::Value {
         let mut map = serde_json::Map::new();

@@ -15,8 +15,8 @@ pub fn run(args: &NavArgs) -> Result<()> {
     let outcomes = compare(&ws.model, &ws.conn, &base)?;
     match args.format {
         Format::Json => {
-            let all: Vec<_> = outcomes.iter().map(|(_, o)| report::to_json(o)).collect();
-            println!("{}", serde_json::to_string_pretty(&all)?);
+            let all: Vec<&Outcome> = outcomes.iter().map(|(_, o)| o).collect();
+            report::write_json(&all, true, std::io::stdout().lock())?;
         }
         Format::Text => print!("{}", text(&outcomes)),
         Format::Markdown => print!("{}", markdown(&outcomes)),

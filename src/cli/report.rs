@@ -3,67 +3,190 @@
 
 use crate::analysis::{self, Analysis, Repeat, format_duration};
 use crate::db::value::{value_to_json, value_to_text};
-use crate::navigation::Outcome;
-use serde_json::{Value, json};
+use crate::navigation::{GraphNode, Outcome};
+use serde::Serialize;
+use serde::ser::{SerializeMap, SerializeSeq, Serializer};
+use serde_json::Value;
 
+/// The JSON report (the contract in the README), written as it is
+/// serialized: no intermediate `Value` tree, nothing copied.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    root: &'a str,
+    limit: Option<i64>,
+    strategies: Strategies<'a>,
+    statements: Vec<JsonStatement<'a>>,
+    loaders: Vec<JsonLoader<'a>>,
+    totals: Totals,
+    graph: &'a [GraphNode],
+    errors: Vec<JsonError<'a>>,
+}
+
+struct Strategies<'a>(&'a [(String, crate::strategy::Strategy)]);
+
+impl Serialize for Strategies<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (path, strategy) in self.0 {
+            map.serialize_entry(path, strategy.name())?;
+        }
+        map.end()
+    }
+}
+
+#[derive(Serialize)]
+struct JsonStatement<'a> {
+    seq: usize,
+    loader: &'a str,
+    path: Option<&'a str>,
+    strategy: Option<&'static str>,
+    sql: &'a str,
+    params: Params<'a>,
+    rows: usize,
+    micros: u64,
+    step: Option<String>,
+}
+
+/// Parameters as JSON values (`value_to_json`'s forms).
+pub struct Params<'a>(pub &'a [rusqlite::types::Value]);
+
+impl Serialize for Params<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for v in self.0 {
+            seq.serialize_element(&JsonScalar(v))?;
+        }
+        seq.end()
+    }
+}
+
+pub struct JsonScalar<'a>(pub &'a rusqlite::types::Value);
+
+impl Serialize for JsonScalar<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use rusqlite::types::Value as V;
+        match self.0 {
+            V::Null => serializer.serialize_none(),
+            V::Integer(i) => serializer.serialize_i64(*i),
+            V::Real(f) if f.is_finite() => serializer.serialize_f64(*f),
+            V::Real(_) => serializer.serialize_none(),
+            V::Text(t) => serializer.serialize_str(t),
+            V::Blob(_) => value_to_json(self.0).serialize(serializer),
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct JsonLoader<'a> {
+    path: Option<&'a str>,
+    relationship: &'a str,
+    strategy: Option<&'static str>,
+    statements: usize,
+    rows: usize,
+    micros: u64,
+    n_plus_one: bool,
+}
+
+#[derive(Serialize)]
+struct Totals {
+    statements: usize,
+    rows: usize,
+    micros: u64,
+    duplicated_rows: usize,
+}
+
+#[derive(Serialize)]
+struct JsonError<'a> {
+    path: &'a str,
+    parent_pk: serde_json::Value,
+    message: &'a str,
+}
+
+impl<'a> JsonReport<'a> {
+    pub fn new(outcome: &'a Outcome, analysis: &'a Analysis) -> JsonReport<'a> {
+        let log = &outcome.log;
+        JsonReport {
+            root: &outcome.root,
+            limit: outcome.limit,
+            strategies: Strategies(&outcome.strategies),
+            statements: log
+                .statements
+                .iter()
+                .map(|s| JsonStatement {
+                    seq: s.seq,
+                    loader: &s.origin.loader,
+                    path: s.origin.path.as_deref(),
+                    strategy: s.origin.strategy.map(|st| st.name()),
+                    sql: &s.sql,
+                    params: Params(&s.params),
+                    rows: s.rows,
+                    micros: s.duration.as_micros() as u64,
+                    step: log.step_of(s),
+                })
+                .collect(),
+            loaders: analysis
+                .loaders
+                .iter()
+                .filter(|l| l.path.is_some())
+                .map(|l| JsonLoader {
+                    path: l.path.as_deref(),
+                    relationship: &l.loader,
+                    strategy: l.strategy.map(|s| s.name()),
+                    statements: l.statements,
+                    rows: l.rows,
+                    micros: l.duration.as_micros() as u64,
+                    n_plus_one: l.n_plus_one,
+                })
+                .collect(),
+            totals: Totals {
+                statements: log.statements.len(),
+                rows: log.total_rows(),
+                micros: log.total_duration().as_micros() as u64,
+                duplicated_rows: duplicated_rows(outcome),
+            },
+            graph: &outcome.graph,
+            errors: outcome
+                .errors
+                .iter()
+                .map(|e| JsonError {
+                    path: &e.path,
+                    parent_pk: e.parent_pk.to_json(),
+                    message: &e.message,
+                })
+                .collect(),
+        }
+    }
+}
+
+/// Writes the JSON reports of `outcomes`, one object (or, for several, an
+/// array of them), pretty-printed, straight to `out`.
+pub fn write_json(
+    outcomes: &[&Outcome],
+    many: bool,
+    out: impl std::io::Write,
+) -> anyhow::Result<()> {
+    let analyses: Vec<Analysis> = outcomes.iter().map(|o| analysis::analyze(&o.log)).collect();
+    let reports: Vec<JsonReport<'_>> = outcomes
+        .iter()
+        .zip(&analyses)
+        .map(|(o, a)| JsonReport::new(o, a))
+        .collect();
+    let mut out = std::io::BufWriter::new(out);
+    if many {
+        serde_json::to_writer_pretty(&mut out, &reports)?;
+    } else if let Some(report) = reports.first() {
+        serde_json::to_writer_pretty(&mut out, report)?;
+    }
+    use std::io::Write as _;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
+/// The report as a JSON value (for tests and callers that want a tree).
 pub fn to_json(outcome: &Outcome) -> Value {
     let analysis = analysis::analyze(&outcome.log);
-    let statements: Vec<Value> = outcome
-        .log
-        .statements
-        .iter()
-        .map(|s| {
-            json!({
-                "seq": s.seq,
-                "loader": &*s.origin.loader,
-                "path": s.origin.path.as_deref(),
-                "strategy": s.origin.strategy.map(|st| st.name()),
-                "sql": &*s.sql,
-                "params": s.params.iter().map(value_to_json).collect::<Vec<_>>(),
-                "rows": s.rows,
-                "micros": s.duration.as_micros() as u64,
-                "step": outcome.log.step_of(s),
-            })
-        })
-        .collect();
-    let loaders: Vec<Value> = analysis
-        .loaders
-        .iter()
-        .filter(|l| l.path.is_some())
-        .map(|l| {
-            json!({
-                "path": l.path,
-                "relationship": l.loader,
-                "strategy": l.strategy.map(|s| s.name()),
-                "statements": l.statements,
-                "rows": l.rows,
-                "micros": l.duration.as_micros() as u64,
-                "n_plus_one": l.n_plus_one,
-            })
-        })
-        .collect();
-    let strategies: serde_json::Map<String, Value> = outcome
-        .strategies
-        .iter()
-        .map(|(p, s)| (p.clone(), Value::from(s.name())))
-        .collect();
-    json!({
-        "root": outcome.root,
-        "limit": outcome.limit,
-        "strategies": strategies,
-        "statements": statements,
-        "loaders": loaders,
-        "totals": {
-            "statements": outcome.log.statements.len(),
-            "rows": outcome.log.total_rows(),
-            "micros": outcome.log.total_duration().as_micros() as u64,
-            "duplicated_rows": duplicated_rows(outcome),
-        },
-        "graph": outcome.graph.iter().map(|g| g.to_json()).collect::<Vec<_>>(),
-        "errors": outcome.errors.iter().map(|e| json!({
-            "path": e.path, "parent_pk": e.parent_pk.to_json(), "message": e.message,
-        })).collect::<Vec<_>>(),
-    })
+    serde_json::to_value(JsonReport::new(outcome, &analysis)).expect("a report serializes")
 }
 
 /// Rows that repeated an object already in the same result: what a join

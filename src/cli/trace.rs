@@ -15,10 +15,7 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     match args.nav.format {
         Format::Text => print!("{}", super::report::to_text(&outcome)),
         Format::Markdown => print!("{}", super::report::to_markdown(&outcome)),
-        Format::Json => println!(
-            "{}",
-            serde_json::to_string_pretty(&super::report::to_json(&outcome))?
-        ),
+        Format::Json => super::report::write_json(&[&outcome], false, std::io::stdout().lock())?,
     }
     let breaches = args.nav.budget().check(&ws.model, &outcome);
     if let Some(path) = &args.update_baseline {
