@@ -445,3 +445,21 @@ proptest! {
         check_blog(&blog, limit, &choices)?;
     }
 }
+
+proptest! {
+    /// A statement's shape (the explorer's log line) never panics, keeps
+    /// every character outside select lists and key lists, and a
+    /// parameter list inlined for copying keeps text in quotes whole.
+    #[test]
+    fn shapes_and_inlined_parameters_never_panic(
+        sql in "(SELECT|FROM|IN|\\(|\\)|\\?|, |'|\"|a|é| |WHERE|DISTINCT){0,40}",
+        n in 0usize..5,
+    ) {
+        let shape = loadscope::analysis::shape::shape(&sql);
+        if !sql.contains("SELECT") && !sql.contains("IN") {
+            prop_assert_eq!(&shape, &sql);
+        }
+        let params = vec![rusqlite::types::Value::Text("it's".into()); n];
+        let _ = loadscope::dialect::inline_params(&sql, &params);
+    }
+}
