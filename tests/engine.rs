@@ -1040,3 +1040,50 @@ fn three_levels_under_every_combination_build_the_same_graph() {
         }
     }
 }
+
+#[test]
+fn a_filter_is_one_condition_and_an_order_sets_no_limit() {
+    use loadscope::loader::dynamic::{check_filter, check_order};
+    for (text, word) in [
+        ("posts.id > 1 UNION SELECT 1", "UNION"),
+        ("1 INTERSECT SELECT 1", "INTERSECT"),
+        ("1 EXCEPT SELECT 1", "EXCEPT"),
+        ("1 GROUP BY posts.user_id", "GROUP"),
+        ("1 HAVING count(*) > 1", "HAVING"),
+        ("1 WINDOW w AS ()", "WINDOW"),
+    ] {
+        let error = check_filter(text).unwrap_err().to_string();
+        assert!(
+            error.starts_with(&format!("the filter may not use `{word}` here")),
+            "{text}: {error}"
+        );
+    }
+    // Inside parentheses (a subquery) and inside quotes they are fine.
+    check_filter("posts.id IN (SELECT 1 UNION SELECT 2)").unwrap();
+    check_filter("posts.title = 'GROUP BY'").unwrap();
+    check_filter("posts.\"group\" = 1").unwrap();
+    let error = check_order("posts.id LIMIT 1").unwrap_err().to_string();
+    assert_eq!(
+        error,
+        "the order may not use `LIMIT` here: use the `limit:` line"
+    );
+    assert!(check_order("posts.id DESC OFFSET 2").is_err());
+    check_order("posts.id DESC, posts.title").unwrap();
+}
+
+#[test]
+fn a_typed_filter_cannot_allocate_gigabytes() {
+    // SQLite's length limit is lowered on every connection: a blob of
+    // 1 GB is refused at once instead of being made.
+    let (conn, model) = sample();
+    let user = model.entity_by_name("User").unwrap();
+    let posts = model.rel_by_name(user, "posts").unwrap();
+    let (mut session, users) = session_with_users(&model, &conn, 1);
+    let node = session.plan.child_or_insert(&model, NodeId::ROOT, posts);
+    let q = DynamicQuery {
+        filter: Some("length(randomblob(1000000000)) > 0".to_string()),
+        ..DynamicQuery::default()
+    };
+    let error = dynamic::query(&mut session, users[0], node, &q).unwrap_err();
+    assert!(format!("{error:#}").contains("too big"), "{error:#}");
+}

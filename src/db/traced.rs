@@ -10,6 +10,9 @@ use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::Instant;
 
+/// The longest string or blob a statement may make (256 MB).
+pub const MAX_VALUE_LEN: i32 = 256 * 1024 * 1024;
+
 pub struct TracedConnection {
     conn: Connection,
     dialect: &'static dyn Dialect,
@@ -25,6 +28,11 @@ impl TracedConnection {
     pub fn new(conn: Connection) -> TracedConnection {
         // Enough room for every distinct statement shape of a session.
         conn.set_prepared_statement_cache_capacity(256);
+        // No string or blob a statement makes may pass MAX_VALUE_LEN: text
+        // typed into a filter (`randomblob(1e9)`) cannot allocate
+        // gigabytes. (SQLite's default is 1 GB; values stored in the
+        // database up to this size read as before.)
+        let _ = conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_LEN);
         TracedConnection {
             conn,
             dialect: &crate::dialect::SQLITE,

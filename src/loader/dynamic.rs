@@ -76,6 +76,27 @@ const STATEMENT_WORDS: [&str; 16] = [
 /// `DROP`, ...), control characters, or a huge input. The connection is
 /// read-only anyway; this keeps the error message clear.
 pub fn check_clause(what: &str, text: &str) -> Result<()> {
+    check_clause_refusing(what, text, &[])
+}
+
+/// Words that would end a WHERE clause and begin another part of the
+/// statement; refused outside parentheses (a subquery may use them).
+const CLAUSE_WORDS: [&str; 6] = ["UNION", "INTERSECT", "EXCEPT", "GROUP", "HAVING", "WINDOW"];
+
+/// A filter: one condition. The clause words of a SELECT are refused
+/// outside parentheses, with words that say why.
+pub fn check_filter(text: &str) -> Result<()> {
+    check_clause_refusing("the filter", text, &CLAUSE_WORDS)
+}
+
+/// An order: ORDER BY terms only; LIMIT and OFFSET have their own line.
+pub fn check_order(text: &str) -> Result<()> {
+    let mut words = CLAUSE_WORDS.to_vec();
+    words.extend(["LIMIT", "OFFSET"]);
+    check_clause_refusing("the order", text, &words)
+}
+
+fn check_clause_refusing(what: &str, text: &str, refused: &[&str]) -> Result<()> {
     if text.len() > MAX_CLAUSE_LEN {
         bail!(
             "{what} is too long ({} bytes; at most {MAX_CLAUSE_LEN})",
@@ -106,6 +127,7 @@ pub fn check_clause(what: &str, text: &str) -> Result<()> {
             continue;
         }
         check_word(what, &word)?;
+        refuse_at_top(what, &word, depth, refused)?;
         word.clear();
         previous = c;
         match quote {
@@ -139,11 +161,28 @@ pub fn check_clause(what: &str, text: &str) -> Result<()> {
         }
     }
     check_word(what, &word)?;
+    refuse_at_top(what, &word, depth, refused)?;
     if let Some(q) = quote {
         bail!("{what} has an unclosed quote `{q}`");
     }
     if depth > 0 {
         bail!("{what} has a `(` without its `)`");
+    }
+    Ok(())
+}
+
+fn refuse_at_top(what: &str, word: &str, depth: i32, refused: &[&str]) -> Result<()> {
+    if depth > 0 {
+        return Ok(());
+    }
+    if let Some(found) = refused.iter().find(|k| k.eq_ignore_ascii_case(word)) {
+        let hint = match *found {
+            "LIMIT" | "OFFSET" => "use the `limit:` line".to_string(),
+            _ => format!(
+                "`{found}` would end the condition and start another part of the statement (inside parentheses, a subquery may use it)"
+            ),
+        };
+        bail!("{what} may not use `{found}` here: {hint}");
     }
     Ok(())
 }
@@ -254,10 +293,10 @@ fn statement(
     q: &DynamicQuery,
 ) -> Result<(Option<SelectSpec>, Vec<Value>)> {
     if let Some(filter) = &q.filter {
-        check_clause("the filter", filter)?;
+        check_filter(filter)?;
     }
     if let Some(order) = &q.order_by {
-        check_clause("the order", order)?;
+        check_order(order)?;
     }
     let Some(key) = parent_key(session, parent, node) else {
         return Ok((None, Vec::new()));

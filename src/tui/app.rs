@@ -1231,10 +1231,10 @@ pub fn parse_dynamic(text: &str) -> Result<DynamicQuery, String> {
         }
     }
     if let Some(f) = &q.filter {
-        dynamic::check_clause("the filter", f).map_err(|e| e.to_string())?;
+        dynamic::check_filter(f).map_err(|e| e.to_string())?;
     }
     if let Some(o) = &q.order_by {
-        dynamic::check_clause("the order", o).map_err(|e| e.to_string())?;
+        dynamic::check_order(o).map_err(|e| e.to_string())?;
     }
     Ok(q)
 }
