@@ -1173,9 +1173,25 @@ fn a_baseline_fails_only_on_new_findings() {
         "{stderr}"
     );
     // A missing baseline is an error, not a pass.
-    let stderr = fails(&["trace", "--baseline", "no-such-baseline.json"], 1);
+    let stderr = fails(
+        &[
+            "trace",
+            "--fail-on",
+            "n+1",
+            "--baseline",
+            "no-such-baseline.json",
+        ],
+        1,
+    );
     assert!(
         stderr.contains("no-such-baseline.json: cannot read the baseline"),
+        "{stderr}"
+    );
+    // A baseline without findings to hold is bad usage (it would always
+    // pass, or empty a stored one).
+    let stderr = fails(&["trace", "--update-baseline", baseline], 2);
+    assert!(
+        stderr.contains("a baseline holds budget findings"),
         "{stderr}"
     );
 }

@@ -1053,3 +1053,72 @@ fn slash_finds_in_the_tree_and_in_the_log() {
     key(&mut app, KeyCode::Enter);
     assert!(screen(&app).contains("no match for `nothing like this`"));
 }
+
+#[test]
+fn what_if_works_anywhere_in_a_long_table_and_o_starts_a_new_session() {
+    let ws = sample();
+    let post = ws.model.entity_by_name("Post").unwrap();
+    let mut app = App::with_root(&ws, (120, 40), Theme::mono(), post).unwrap();
+    // The last window of 248 posts (the window no longer starts at 0).
+    key(&mut app, KeyCode::Char('G'));
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Char('w'));
+    assert!(
+        screen(&app).contains("what if Post.user loaded another way?"),
+        "{}",
+        screen(&app)
+    );
+    key(&mut app, KeyCode::Esc);
+    // o: a fresh session, so the log starts a new section (and its counts).
+    key(&mut app, KeyCode::Char('o'));
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("SQL · this session: 1 statement"), "{text}");
+}
+
+#[test]
+fn before_and_after_are_measured_on_the_same_view() {
+    let ws = sample();
+    let user = ws.model.entity_by_name("User").unwrap();
+    let posts = ws.model.rel_by_name(user, "posts").unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    // John's posts opened and closed again: no longer in the view.
+    open_johns_posts(&mut app);
+    key(&mut app, KeyCode::Left);
+    key(&mut app, KeyCode::Left);
+    app.choose_strategy(posts, Strategy::Selectin).unwrap();
+    let (status, _) = app.status.clone().unwrap();
+    assert!(
+        status.starts_with("User.posts: select 0 stmts → selectin 1 stmt"),
+        "{status}"
+    );
+}
+
+#[test]
+fn a_row_of_a_hierarchy_shows_its_class() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("inheritance.db");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    conn.execute_batch(
+        &std::fs::read_to_string("tests/fixtures/inheritance/inheritance.sql").unwrap(),
+    )
+    .unwrap();
+    drop(conn);
+    let ws = loadscope::cli::workspace::open(
+        Some(&db),
+        &["tests/fixtures/inheritance/inheritance.toml".into()],
+        false,
+    )
+    .unwrap();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    // Shop North → vehicles: each row comes back as its own class.
+    key(&mut app, KeyCode::Enter);
+    key(&mut app, KeyCode::Down);
+    key(&mut app, KeyCode::Enter);
+    let text = screen(&app);
+    assert!(text.contains("▸ 1  Vehicle  V1"), "{text}");
+    assert!(text.contains("▸ 2  Truck  T2"), "{text}");
+    assert!(text.contains("▸ 4  Pickup  P4"), "{text}");
+    assert!(text.contains("▸ 3  Car  C3"), "{text}");
+}

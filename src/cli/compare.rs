@@ -29,15 +29,27 @@ pub fn run(args: &NavArgs) -> Result<()> {
             .iter()
             .map(|(s, o)| (*s, budget.check(&ws.model, o)))
             .collect();
+        // A strategy that refuses the accesses or loads nothing (raise,
+        // noload) keeps any budget and cures nothing: not counted.
+        let loads = |(s, o): &(Strategy, Outcome)| {
+            o.errors.is_empty()
+                && crate::loader::for_strategy(*s).on_first_sight()
+                    != crate::loader::FirstSight::Empty
+        };
         let keep: Vec<String> = checked
             .iter()
-            .filter(|(_, b)| b.is_empty())
-            .map(|(s, _)| s.to_string())
+            .zip(&outcomes)
+            .filter(|((_, b), run)| b.is_empty() && loads(run))
+            .map(|((s, _), _)| s.to_string())
             .collect();
         if keep.is_empty() {
+            // (Strategies that load nothing count as breaking it.)
             let mut text = String::from("budget: no strategy keeps it\n");
             for (strategy, breaches) in &checked {
                 text.push_str(&format!("under {strategy}:\n"));
+                if breaches.is_empty() {
+                    text.push_str("  keeps it, but loads nothing (refused, or left empty)\n");
+                }
                 for line in super::budget::report(breaches).lines() {
                     text.push_str(&format!("  {line}\n"));
                 }

@@ -9,6 +9,13 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let ws = workspace::open(args.nav.database(), &args.nav.model, args.nav.lenient)?;
     print_warnings(&ws.model);
     let navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
+    if (args.baseline.is_some() || args.update_baseline.is_some()) && args.nav.budget().is_empty() {
+        return Err(anyhow::Error::new(super::UsageError(
+            "a baseline holds budget findings: say which with --fail-on n+1,duplicate,raise, \
+             --max-statements or --max-per-loader"
+                .to_string(),
+        )));
+    }
     // A baseline that cannot be read fails before anything runs.
     let stored = args.baseline.as_deref().map(Baseline::read).transpose()?;
     let outcome = nav::run(&ws.model, &ws.conn, &navigation)?;

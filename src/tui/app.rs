@@ -199,6 +199,8 @@ pub struct App<'a> {
 impl<'a> App<'a> {
     /// Starts over from `root`'s rows (`o`); the SQL log goes on.
     pub fn set_root(&mut self, root: EntityId) -> Result<()> {
+        // A new session: the log starts a new section, as a reset does.
+        self.ws.conn.new_section();
         let fresh = App::with_root(self.ws, self.size, self.theme, root)?;
         *self = fresh;
         Ok(())
@@ -865,11 +867,21 @@ impl<'a> App<'a> {
     /// Runs the same navigation again in a fresh session: same rows, same
     /// nodes expanded, same scroll position. The log gets a new section.
     pub fn replay(&mut self, reason: &str) -> Result<()> {
-        let first_key = if self.roots_offset == 0 {
+        let first_key = self.window_start();
+        self.replay_from(reason, first_key)
+    }
+
+    /// The key the window of root rows starts at (`None` at the top).
+    fn window_start(&self) -> Option<Key> {
+        if self.roots_offset == 0 {
             None
         } else {
             self.root_key(0)
-        };
+        }
+    }
+
+    /// [`Self::replay`] with the window starting at `first_key`.
+    fn replay_from(&mut self, reason: &str, first_key: Option<Key>) -> Result<()> {
         // At least a page: an inner join that hid some rows must not shrink
         // the window for every replay after it.
         let count = self.roots.len().max(PAGE);
@@ -967,9 +979,14 @@ impl<'a> App<'a> {
                 let hits = rows
                     .iter()
                     .filter(|r| {
+                        // What the row shows: loader, strategy, SQL, and
+                        // the step that caused it.
                         let s = &log.statements[r.first];
-                        s.sql.to_lowercase().contains(&needle)
-                            || s.origin.loader.to_lowercase().contains(&needle)
+                        let strategy = s.origin.strategy.map(|st| st.name()).unwrap_or("root");
+                        let step = log.step_of(s).unwrap_or_default();
+                        [&*s.sql, &*s.origin.loader, strategy, step.as_str()]
+                            .iter()
+                            .any(|t| t.to_lowercase().contains(&needle))
                     })
                     .map(|r| r.first)
                     .collect();
@@ -1009,6 +1026,64 @@ impl<'a> App<'a> {
     /// under each of `choices` for `rel`, each in a fresh session; the
     /// explorer's own state and log are as they were afterwards.
     pub fn what_if(&mut self, rel: RelId, choices: &[Strategy]) -> Vec<WhatIf> {
+        choices
+            .iter()
+            .map(|strategy| {
+                self.hidden_replay(rel, Some(*strategy), |app, replayed| {
+                    let log = app.ws.conn.log();
+                    let section: Vec<&crate::db::Statement> = log
+                        .statements
+                        .iter()
+                        .filter(|s| s.section == log.section)
+                        .collect();
+                    let root_name = &app.model().entity(app.root).name;
+                    let joined_collections = app
+                        .strategies_in_use()
+                        .iter()
+                        .filter(|(r, s)| {
+                            crate::loader::is_joined(*s) && app.model().rel(*r).is_collection()
+                        })
+                        .count();
+                    let cartesian = section
+                        .iter()
+                        .find(|s| s.origin.strategy.is_none() && *s.origin.loader == **root_name)
+                        .and_then(|s| Some((s.rows, s.distinct?)))
+                        .filter(|(rows, distinct)| {
+                            joined_collections > 1 && *distinct > 0 && rows > distinct
+                        })
+                        .map(|(rows, distinct)| rows as f64 / distinct as f64);
+                    WhatIf {
+                        statements: section.len(),
+                        rows: section.iter().map(|s| s.rows).sum(),
+                        duplicated: section
+                            .iter()
+                            .map(|s| s.rows - s.distinct.unwrap_or(s.rows).min(s.rows))
+                            .sum(),
+                        errors: app
+                            .outcomes
+                            .values()
+                            .filter(|o| matches!(o, RelOutcome::Refused(_) | RelOutcome::Failed(_)))
+                            .count(),
+                        time: section.iter().map(|s| s.duration).sum(),
+                        cartesian,
+                        refused: replayed.err().map(|e| format!("{e:#}")),
+                    }
+                })
+            })
+            .collect()
+    }
+
+    /// Replays the current view (the open nodes, the same window) with
+    /// `strategy` for `rel` (`None`: as it is) in a fresh session, measures
+    /// it with `measure`, and puts everything back as it was: session,
+    /// tree, status and log.
+    fn hidden_replay<T>(
+        &mut self,
+        rel: RelId,
+        strategy: Option<Strategy>,
+        measure: impl FnOnce(&App<'a>, Result<()>) -> T,
+    ) -> T {
+        let first_key = self.window_start();
         let saved_log = self.ws.conn.take_log();
         let saved_overrides = self.overrides.clone();
         let fresh = Session::new(&self.ws.model, &self.ws.conn, self.plan());
@@ -1017,51 +1092,11 @@ impl<'a> App<'a> {
         let saved_lines = std::mem::take(&mut self.lines);
         let saved_outcomes = std::mem::take(&mut self.outcomes);
         let (cursor, offset, status) = (self.cursor, self.offset, self.status.clone());
-        let mut out = Vec::with_capacity(choices.len());
-        for strategy in choices {
-            self.overrides.insert(rel, *strategy);
-            let replayed = self.replay(&format!("what-if {strategy}"));
-            let log = self.ws.conn.log();
-            let section: Vec<&crate::db::Statement> = log
-                .statements
-                .iter()
-                .filter(|s| s.section == log.section)
-                .collect();
-            let root_name = &self.model().entity(self.root).name;
-            let joined_collections = self
-                .strategies_in_use()
-                .iter()
-                .filter(|(r, s)| {
-                    crate::loader::is_joined(*s) && self.model().rel(*r).is_collection()
-                })
-                .count();
-            let cartesian = section
-                .iter()
-                .find(|s| s.origin.strategy.is_none() && *s.origin.loader == **root_name)
-                .and_then(|s| Some((s.rows, s.distinct?)))
-                .filter(|(rows, distinct)| {
-                    joined_collections > 1 && *distinct > 0 && rows > distinct
-                })
-                .map(|(rows, distinct)| rows as f64 / distinct as f64);
-            out.push(WhatIf {
-                statements: section.len(),
-                rows: section.iter().map(|s| s.rows).sum(),
-                duplicated: section
-                    .iter()
-                    .map(|s| s.rows - s.distinct.unwrap_or(s.rows).min(s.rows))
-                    .sum(),
-                errors: self
-                    .outcomes
-                    .values()
-                    .filter(|o| matches!(o, RelOutcome::Refused(_) | RelOutcome::Failed(_)))
-                    .count(),
-                time: section.iter().map(|s| s.duration).sum(),
-                cartesian,
-                refused: replayed.err().map(|e| format!("{e:#}")),
-            });
-            drop(log);
-            self.ws.conn.take_log();
+        if let Some(strategy) = strategy {
+            self.overrides.insert(rel, strategy);
         }
+        let replayed = self.replay_from("what-if", first_key);
+        let measured = measure(self, replayed);
         self.overrides = saved_overrides;
         self.session = saved_session;
         self.roots = saved_roots;
@@ -1069,7 +1104,7 @@ impl<'a> App<'a> {
         self.outcomes = saved_outcomes;
         (self.cursor, self.offset, self.status) = (cursor, offset, status);
         self.ws.conn.restore_log(saved_log);
-        out
+        measured
     }
 
     /// Chooses `strategy` for `rel` and replays, reporting before → after:
@@ -1081,7 +1116,9 @@ impl<'a> App<'a> {
             .into_iter()
             .find(|(r, _)| *r == rel)
             .map_or(self.model().rel(rel).lazy, |(_, s)| s);
-        let before = self.cost_of(rel);
+        // Both sides measured on the same view: the one on screen, replayed
+        // unseen under the strategy it has now.
+        let before = self.hidden_replay(rel, None, |app, _| app.cost_of(rel));
         self.overrides.insert(rel, strategy);
         self.replay(&format!("replay under {name}: {strategy}"))?;
         let after = self.cost_of(rel);

@@ -83,7 +83,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Expand,
         context: Context::Log,
         description: "unfold a run of similar statements (×50) into one row each",
-        hint: Some("→ unfold"),
+        hint: None,
     },
     Binding {
         keys: &[(KeyCode::Left, NONE), (KeyCode::Char('h'), NONE)],

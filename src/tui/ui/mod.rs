@@ -54,16 +54,24 @@ pub fn layout(area: Rect, split: Split) -> Option<Areas> {
         Constraint::Length(1),
     ])
     .split(area);
-    let tree = match split.zoomed {
-        Some(Focus::Tree) => 100,
-        Some(Focus::Log) => 0,
-        None => split.tree_percent,
+    let side_by_side = area.width >= SIDE_BY_SIDE;
+    let total = if side_by_side {
+        rows[1].width
+    } else {
+        rows[1].height
     };
-    let shares = [
-        Constraint::Percentage(tree),
-        Constraint::Percentage(100 - tree),
-    ];
-    let panes = if area.width >= SIDE_BY_SIDE {
+    let tree = match split.zoomed {
+        Some(Focus::Tree) => total,
+        Some(Focus::Log) => 0,
+        None => {
+            // Each pane keeps room to show something, wherever the split.
+            let least = (if side_by_side { 30 } else { 7 }).min(total / 2);
+            let share = (total as u32 * split.tree_percent as u32).div_ceil(100) as u16;
+            share.clamp(least, total - least)
+        }
+    };
+    let shares = [Constraint::Length(tree), Constraint::Length(total - tree)];
+    let panes = if side_by_side {
         Layout::horizontal(shares).split(rows[1])
     } else {
         Layout::vertical(shares).split(rows[1])

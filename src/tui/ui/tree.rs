@@ -89,7 +89,13 @@ fn render_line(app: &App, line: &TreeLine, width: usize) -> Line<'static> {
                 .chars()
                 .map(|c| if c.is_control() { ' ' } else { c })
                 .collect();
-            let head = format!("{indent}{marker}{}  ", o.key);
+            // A row of a hierarchy says which class it came back as.
+            let class = if app.model().entity(o.entity).polymorphic.is_some() {
+                format!("{}  ", app.model().entity(o.entity).name)
+            } else {
+                String::new()
+            };
+            let head = format!("{indent}{marker}{}  {class}", o.key);
             let room = text_room(head.chars().count());
             Line::from(vec![
                 Span::styled(fit(&head, width), theme.entity),
