@@ -1195,3 +1195,33 @@ fn a_baseline_fails_only_on_new_findings() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_closed_pipe_ends_the_output_quietly() {
+    use std::io::Read;
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("big.db");
+    ok(&["sample", "--users", "2000", "--out", db.to_str().unwrap()]);
+    for format in ["text", "json", "markdown"] {
+        // `| head -c 100`: the reader takes a little and goes away.
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadscope"))
+            .args([
+                "trace",
+                db.to_str().unwrap(),
+                "--expand",
+                "posts",
+                "--format",
+                format,
+            ])
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let mut first = [0u8; 100];
+        child.stdout.take().unwrap().read_exact(&mut first).unwrap();
+        let out = child.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(0), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
+}

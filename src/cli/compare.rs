@@ -18,8 +18,8 @@ pub fn run(args: &NavArgs) -> Result<()> {
             let all: Vec<&Outcome> = outcomes.iter().map(|(_, o)| o).collect();
             report::write_json(&all, true, std::io::stdout().lock())?;
         }
-        Format::Text => print!("{}", text(&outcomes)),
-        Format::Markdown => print!("{}", markdown(&outcomes)),
+        Format::Text => super::print_out(&text(&outcomes))?,
+        Format::Markdown => super::print_out(&markdown(&outcomes))?,
     }
     // Under a budget, compare asks: does any strategy keep it? It fails
     // (exit 3) only when none does, and says what broke each.

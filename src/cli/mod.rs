@@ -200,6 +200,17 @@ pub fn main() -> ExitCode {
     }
 }
 
+/// Writes a report to stdout. A reader that went away (`| head`) ends the
+/// output quietly: what it did not want is not an error.
+pub fn print_out(text: &str) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
+}
+
 /// Prints an error: a model diagnostic as it is (it is already a full
 /// screen), anything else as `error: ...` with its causes.
 pub fn report_error(error: &anyhow::Error) {
@@ -257,7 +268,7 @@ pub fn run(cli: Cli) -> Result<()> {
         Some(Command::Model(args)) => {
             let ws = workspace::open(args.open.db.as_deref(), &args.open.model, args.open.lenient)?;
             print_warnings(&ws.model);
-            print!("{}", crate::model::toml::write(&ws.model.to_spec()));
+            print_out(&crate::model::toml::write(&ws.model.to_spec()))?;
             Ok(())
         }
     }

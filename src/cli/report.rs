@@ -172,15 +172,21 @@ pub fn write_json(
         .map(|(o, a)| JsonReport::new(o, a))
         .collect();
     let mut out = std::io::BufWriter::new(out);
-    if many {
-        serde_json::to_writer_pretty(&mut out, &reports)?;
-    } else if let Some(report) = reports.first() {
-        serde_json::to_writer_pretty(&mut out, report)?;
-    }
+    let written = if many {
+        serde_json::to_writer_pretty(&mut out, &reports)
+    } else {
+        serde_json::to_writer_pretty(&mut out, &reports.first())
+    };
     use std::io::Write as _;
-    writeln!(out)?;
-    out.flush()?;
-    Ok(())
+    let done = written
+        .map_err(std::io::Error::from)
+        .and_then(|()| writeln!(out))
+        .and_then(|()| out.flush());
+    match done {
+        // A reader that went away (`| head`): quietly done.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        other => Ok(other?),
+    }
 }
 
 /// The report as a JSON value (for tests and callers that want a tree).

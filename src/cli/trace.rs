@@ -20,8 +20,8 @@ pub fn run(args: &TraceArgs) -> Result<()> {
     let stored = args.baseline.as_deref().map(Baseline::read).transpose()?;
     let outcome = nav::run(&ws.model, &ws.conn, &navigation)?;
     match args.nav.format {
-        Format::Text => print!("{}", super::report::to_text(&outcome)),
-        Format::Markdown => print!("{}", super::report::to_markdown(&outcome)),
+        Format::Text => super::print_out(&super::report::to_text(&outcome))?,
+        Format::Markdown => super::print_out(&super::report::to_markdown(&outcome))?,
         Format::Json => super::report::write_json(&[&outcome], false, std::io::stdout().lock())?,
     }
     let breaches = args.nav.budget().check(&ws.model, &outcome);
