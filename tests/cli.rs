@@ -1225,3 +1225,45 @@ fn a_closed_pipe_ends_the_output_quietly() {
         assert!(stderr.is_empty(), "{format}: {stderr}");
     }
 }
+
+#[test]
+fn format_github_annotates_the_models_lines() {
+    let (code, stdout, _) = run(&[
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--format",
+        "github",
+        "--fail-on",
+        "n+1",
+    ]);
+    assert_eq!(code, Some(3));
+    assert_eq!(
+        stdout,
+        "::warning file=assets/models/blog.toml,line=9,col=30,title=N+1 User.posts::\
+         User.posts runs one statement per parent under select: 3 statements. \
+         selectin or joined load them in one or two.\n\
+         ::error file=assets/models/blog.toml,line=9,col=30,title=query budget%3A User.posts::\
+         N+1: 3 statements, one per parent, under select%0A\
+         SELECT ••• FROM posts WHERE ? = posts.user_id ORDER BY posts.id\n"
+    );
+    // The cure: no annotation, exit 0.
+    let (code, stdout, _) = run(&[
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--strategy",
+        "selectin",
+        "--format",
+        "github",
+        "--fail-on",
+        "n+1",
+    ]);
+    assert_eq!((code, stdout.as_str()), (Some(0), ""));
+    let stderr = fails(&["compare", "--format", "github"], 2);
+    assert!(stderr.contains("use it with trace"), "{stderr}");
+}

@@ -269,6 +269,68 @@ impl Baseline {
     }
 }
 
+/// GitHub Actions workflow commands: a warning at the model's line for
+/// each N+1, and an error for each breach of the budget.
+/// (`::warning file=models.py,line=14,col=5,title=N+1 User.posts::...`)
+pub fn github_annotations(model: &Model, outcome: &Outcome, breaches: &[Breach]) -> String {
+    let analysis = analysis::analyze_statements(&outcome.log.statements);
+    let mut out = String::new();
+    let mut line = |level: &str, place: Option<&str>, title: &str, message: &str| {
+        let mut props = Vec::new();
+        if let Some((file, rest)) = place.and_then(|p| p.split_once(':')) {
+            let (line, col) = rest.split_once(':').unwrap_or((rest, ""));
+            props.push(format!("file={}", escape_property(file)));
+            props.push(format!("line={line}"));
+            if !col.is_empty() {
+                props.push(format!("col={col}"));
+            }
+        }
+        props.push(format!("title={}", escape_property(title)));
+        out.push_str(&format!(
+            "::{level} {}::{}\n",
+            props.join(","),
+            escape_data(message)
+        ));
+    };
+    for l in analysis.loaders.iter().filter(|l| l.n_plus_one) {
+        let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
+        line(
+            "warning",
+            defined_at(model, &l.loader).as_deref(),
+            &format!("N+1 {}", l.loader),
+            &format!(
+                "{} runs one statement per parent under {strategy}: {} statements. selectin or joined load them in one or two.",
+                l.loader, l.statements
+            ),
+        );
+    }
+    for b in breaches {
+        let mut message = b.what.clone();
+        if let Some(example) = &b.example {
+            message.push_str(&format!("\n{example}"));
+        }
+        line(
+            "error",
+            b.defined_at.as_deref(),
+            &format!("query budget: {}", b.loader),
+            &message,
+        );
+    }
+    out
+}
+
+/// A workflow command's message: `%`, CR and LF escaped.
+fn escape_data(text: &str) -> String {
+    text.replace('%', "%25")
+        .replace('\r', "%0D")
+        .replace('\n', "%0A")
+}
+
+/// A workflow command's property value: also `:` and `,`.
+fn escape_property(text: &str) -> String {
+    escape_data(text).replace(':', "%3A").replace(',', "%2C")
+}
+
 /// The breaches as stderr shows them: one paragraph each.
 pub fn report(breaches: &[Breach]) -> String {
     let mut out = String::new();

@@ -9,6 +9,11 @@ use crate::strategy::Strategy;
 use anyhow::Result;
 
 pub fn run(args: &NavArgs) -> Result<()> {
+    if args.format == Format::Github {
+        return Err(anyhow::Error::new(super::UsageError(
+            "--format github annotates one run: use it with trace".to_string(),
+        )));
+    }
     let ws = workspace::open(args.database(), &args.model, args.lenient)?;
     print_warnings(&ws.model);
     let base = navigation(&ws.model, args, &[])?;
@@ -20,6 +25,7 @@ pub fn run(args: &NavArgs) -> Result<()> {
         }
         Format::Text => super::print_out(&text(&outcomes))?,
         Format::Markdown => super::print_out(&markdown(&outcomes))?,
+        Format::Github => unreachable!("refused above"),
     }
     // Under a budget, compare asks: does any strategy keep it? It fails
     // (exit 3) only when none does, and says what broke each.

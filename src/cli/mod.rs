@@ -159,6 +159,8 @@ pub enum Format {
     Text,
     Json,
     Markdown,
+    /// GitHub Actions workflow annotations, at the model's lines (trace)
+    Github,
 }
 
 /// Arguments that parse but do not make sense (an unknown strategy, path

@@ -23,8 +23,15 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         Format::Text => super::print_out(&super::report::to_text(&outcome))?,
         Format::Markdown => super::print_out(&super::report::to_markdown(&outcome))?,
         Format::Json => super::report::write_json(&[&outcome], false, std::io::stdout().lock())?,
+        // (Written below, with the budget's findings.)
+        Format::Github => {}
     }
     let breaches = args.nav.budget().check(&ws.model, &outcome);
+    if args.nav.format == Format::Github {
+        super::print_out(&super::budget::github_annotations(
+            &ws.model, &outcome, &breaches,
+        ))?;
+    }
     if let Some(path) = &args.update_baseline {
         Baseline::of(&breaches).write(path)?;
         eprintln!(
