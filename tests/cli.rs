@@ -1267,3 +1267,38 @@ fn format_github_annotates_the_models_lines() {
     let stderr = fails(&["compare", "--format", "github"], 2);
     assert!(stderr.contains("use it with trace"), "{stderr}");
 }
+
+#[test]
+fn text_reports_count_in_words_and_fold_long_key_lists() {
+    let out = ok(&["trace", "--limit", "1", "--expand", "manager"]);
+    assert!(out.contains(" 1 row "), "{out}");
+    assert!(out.contains("\n1 statement · 1 row · "), "{out}");
+    assert!(!out.contains(" 1 rows"), "{out}");
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("s.db");
+    ok(&["sample", "--users", "600", "--out", db.to_str().unwrap()]);
+    let out = ok(&[
+        "trace",
+        db.to_str().unwrap(),
+        "--limit",
+        "600",
+        "--expand",
+        "posts",
+        "--strategy",
+        "selectin",
+    ]);
+    assert!(
+        out.contains("WHERE posts.user_id IN (?, … 500 keys)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("WHERE posts.user_id IN (?, … 100 keys)"),
+        "{out}"
+    );
+    // sample's bad usage is exit 2, like clap's.
+    let stderr = fails(
+        &["sample", "--users", "0", "--out", db.to_str().unwrap()],
+        2,
+    );
+    assert!(stderr.contains("--users must be at least 1"), "{stderr}");
+}

@@ -9,13 +9,23 @@
 /// three placeholders, or of tuples, are counted. Text in quotes is kept
 /// as it is.
 pub fn shape(sql: &str) -> String {
+    condense(sql, true, "…")
+}
+
+/// Only the key lists folded, the rest as sent: `IN (?, … 500 keys)`,
+/// for text reports that print the statement itself.
+pub fn fold_key_lists(sql: &str) -> String {
+    condense(sql, false, "?, …")
+}
+
+fn condense(sql: &str, fold_select: bool, keys_mark: &str) -> String {
     let tokens = tokenize(sql);
     let mut out = String::with_capacity(sql.len() / 2);
     let mut i = 0;
     while i < tokens.len() {
         let token = tokens[i];
         out.push_str(token.text);
-        if token.is_word("SELECT") {
+        if fold_select && token.is_word("SELECT") {
             // Keep DISTINCT, fold everything up to this level's FROM.
             let mut j = i + 1;
             while j < tokens.len() && tokens[j].is_space() {
@@ -39,7 +49,7 @@ pub fn shape(sql: &str) -> String {
                     .map(|t| t.text)
                     .collect::<String>(),
             );
-            out.push_str(&format!("(… {keys} keys)"));
+            out.push_str(&format!("({keys_mark} {keys} keys)"));
             i = close + 1;
             continue;
         }
@@ -215,6 +225,17 @@ mod tests {
         assert_eq!(
             shape("SELECT a FROM t WHERE t.kind IN (?, ?)"),
             "SELECT ••• FROM t WHERE t.kind IN (?, ?)"
+        );
+    }
+
+    #[test]
+    fn text_reports_fold_only_key_lists() {
+        let keys = vec!["?"; 500].join(", ");
+        assert_eq!(
+            fold_key_lists(&format!(
+                "SELECT posts.id FROM posts WHERE posts.user_id IN ({keys})"
+            )),
+            "SELECT posts.id FROM posts WHERE posts.user_id IN (?, … 500 keys)"
         );
     }
 

@@ -245,23 +245,28 @@ pub fn to_text(outcome: &Outcome) -> String {
             None => s.origin.loader.to_string(),
         };
         out.push_str(&format!(
-            "#{:<3} {loader:<28} {:>5} rows {:>9}  {}{}\n",
+            "#{:<3} {loader:<28} {:>5} {:<4} {:>9}  {}{}\n",
             s.seq,
             s.rows,
+            if s.rows == 1 { "row" } else { "rows" },
             format_duration(s.duration),
             outcome.log.step_of(s).unwrap_or_default(),
             repeat_note(*repeat)
         ));
-        out.push_str(&format!("     {}\n", s.sql));
+        out.push_str(&format!(
+            "     {}\n",
+            crate::analysis::shape::fold_key_lists(&s.sql)
+        ));
         if !s.params.is_empty() {
             out.push_str(&format!("     {}\n", params_text(&s.params)));
         }
     }
     out.push_str(&loader_table(&analysis));
+    let (n, rows) = (outcome.log.statements.len(), outcome.log.total_rows());
     out.push_str(&format!(
-        "\n{} statements · {} rows · {}\n",
-        outcome.log.statements.len(),
-        outcome.log.total_rows(),
+        "\n{n} statement{} · {rows} row{} · {}\n",
+        if n == 1 { "" } else { "s" },
+        if rows == 1 { "" } else { "s" },
         format_duration(outcome.log.total_duration())
     ));
     if !outcome.errors.is_empty() {
@@ -281,12 +286,13 @@ fn loader_table(analysis: &Analysis) -> String {
     for l in &analysis.loaders {
         let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
         out.push_str(&format!(
-            "  {:<20} {:<16} {:>5} {} {:>7} rows {:>10}{}\n",
+            "  {:<20} {:<16} {:>5} {} {:>7} {} {:>10}{}\n",
             l.loader,
             strategy,
             l.statements,
             if l.statements == 1 { "stmt " } else { "stmts" },
             l.rows,
+            if l.rows == 1 { "row " } else { "rows" },
             format_duration(l.duration),
             if l.n_plus_one { "  ⚠ N+1" } else { "" }
         ));
@@ -297,10 +303,11 @@ fn loader_table(analysis: &Analysis) -> String {
 pub fn to_markdown(outcome: &Outcome) -> String {
     let analysis = analysis::analyze(&outcome.log);
     let mut out = format!("### {}\n\n", heading(outcome));
+    let (n, rows) = (outcome.log.statements.len(), outcome.log.total_rows());
     out.push_str(&format!(
-        "{} statements · {} rows · {}\n\n",
-        outcome.log.statements.len(),
-        outcome.log.total_rows(),
+        "{n} statement{} · {rows} row{} · {}\n\n",
+        if n == 1 { "" } else { "s" },
+        if rows == 1 { "" } else { "s" },
         format_duration(outcome.log.total_duration())
     ));
     out.push_str(

@@ -54,7 +54,11 @@ pub const MAX_POSTS_PER_USER: u64 = 10_000;
 
 /// Generates the database described by `options`; see the module docs.
 pub fn generate(options: &SampleOptions) -> Result<SampleSummary> {
-    ensure!(options.users >= 1, "--users must be at least 1");
+    if options.users < 1 {
+        return Err(anyhow::Error::new(super::UsageError(
+            "--users must be at least 1".to_string(),
+        )));
+    }
     ensure!(
         i64::try_from(options.users).is_ok(),
         "--users must be at most {}",
