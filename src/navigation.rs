@@ -95,6 +95,9 @@ pub struct Outcome {
     pub limit: Option<i64>,
     /// Each expanded path with the strategy that actually loaded it.
     pub strategies: Vec<(String, Strategy)>,
+    /// Each expanded path's relationship as SQLAlchemy names it
+    /// (`posts.comments` → `Post.comments`).
+    pub relationships: Vec<(String, String)>,
     pub log: QueryLog,
     pub graph: Vec<GraphNode>,
     pub errors: Vec<AccessError>,
@@ -170,6 +173,14 @@ fn run_walk(
             (p.clone(), plan.strategy_of(model, node, NodeId::ROOT))
         })
         .collect();
+    let relationships: Vec<(String, String)> = nav
+        .paths()
+        .iter()
+        .filter_map(|p| {
+            let node = plan.find_path(model, p)?;
+            Some((p.clone(), model.rel_display(plan.node(node).rel?)))
+        })
+        .collect();
 
     let mut session = Session::new(model, conn, plan);
     let entity = model.entity(nav.root);
@@ -207,6 +218,7 @@ fn run_walk(
         root: entity.name.clone(),
         limit: nav.limit,
         strategies,
+        relationships,
         log: conn.take_log(),
         graph,
         errors,

@@ -158,13 +158,19 @@ fn trace_json_follows_the_contract() {
     );
     assert_eq!(posts["params"], serde_json::json!([1, 2, 3, 4, 5]));
 
+    // Schema 2: the root query first, then each relationship path.
+    assert_eq!(trace["schema_version"], 2);
     let loaders = trace["loaders"].as_array().unwrap();
-    assert_eq!(loaders.len(), 1);
-    assert_eq!(loaders[0]["path"], "posts");
-    assert_eq!(loaders[0]["relationship"], "User.posts");
-    assert_eq!(loaders[0]["strategy"], "selectin");
-    assert_eq!(loaders[0]["statements"], 1);
-    assert_eq!(loaders[0]["rows"], posts["rows"]);
+    assert_eq!(loaders.len(), 2);
+    assert_eq!(loaders[0]["path"], Value::Null);
+    assert_eq!(loaders[0]["relationship"], "User");
+    assert_eq!(loaders[1]["path"], "posts");
+    assert_eq!(loaders[1]["relationship"], "User.posts");
+    assert_eq!(loaders[1]["strategy"], "selectin");
+    assert_eq!(loaders[1]["statements"], 1);
+    assert_eq!(loaders[1]["rows"], posts["rows"]);
+    assert_eq!(posts["kind"], "batch");
+    assert_eq!(posts["n_plus_one"], false);
 
     let graph = trace["graph"].as_array().unwrap();
     assert_eq!(graph.len(), 5);
@@ -1301,4 +1307,34 @@ fn text_reports_count_in_words_and_fold_long_key_lists() {
         2,
     );
     assert!(stderr.contains("--users must be at least 1"), "{stderr}");
+}
+
+#[test]
+fn json_marks_repeats_and_keeps_loaders_without_statements() {
+    let trace = json(&[
+        "trace", "--limit", "3", "--expand", "posts", "--format", "json",
+    ]);
+    let statements = trace["statements"].as_array().unwrap();
+    assert_eq!(statements[0]["kind"], "root");
+    for s in &statements[1..] {
+        assert_eq!(s["kind"], "per_parent");
+        assert_eq!(s["similar"], true);
+        assert_eq!(s["n_plus_one"], true);
+        assert_eq!(s["duplicate"], false);
+    }
+    let joined = json(&[
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts",
+        "--strategy",
+        "joined",
+        "--format",
+        "json",
+    ]);
+    let loaders = joined["loaders"].as_array().unwrap();
+    assert_eq!(loaders[1]["relationship"], "User.posts");
+    assert_eq!(loaders[1]["strategy"], "joined");
+    assert_eq!(loaders[1]["statements"], 0);
 }

@@ -393,6 +393,7 @@ mod tests {
             root: "User".into(),
             limit: None,
             strategies: Vec::new(),
+            relationships: Vec::new(),
             log: QueryLog {
                 statements: vec![
                     statement(1, "User.manager", sql, 7),

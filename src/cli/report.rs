@@ -10,8 +10,14 @@ use serde_json::Value;
 
 /// The JSON report (the contract in the README), written as it is
 /// serialized: no intermediate `Value` tree, nothing copied.
+/// The version of the JSON report's shape: 2 added `schema_version`,
+/// statements' `kind` and repeat flags, the root and loaders without
+/// statements in `loaders`.
+pub const SCHEMA_VERSION: u32 = 2;
+
 #[derive(Serialize)]
 pub struct JsonReport<'a> {
+    schema_version: u32,
     root: &'a str,
     limit: Option<i64>,
     strategies: Strategies<'a>,
@@ -45,6 +51,14 @@ struct JsonStatement<'a> {
     rows: usize,
     micros: u64,
     step: Option<String>,
+    /// `root`, `per_parent`, `batch` or `user_query`.
+    kind: &'static str,
+    /// The same SQL with other parameters elsewhere in the run.
+    similar: bool,
+    /// The same SQL with the same parameters elsewhere in the run.
+    duplicate: bool,
+    /// Similar, and issued once per parent: part of an N+1.
+    n_plus_one: bool,
 }
 
 /// Parameters as JSON values (`value_to_json`'s forms).
@@ -79,6 +93,7 @@ impl Serialize for JsonScalar<'_> {
 #[derive(Serialize)]
 struct JsonLoader<'a> {
     path: Option<&'a str>,
+    /// `User.posts`, or the entity for the root query.
     relationship: &'a str,
     strategy: Option<&'static str>,
     statements: usize,
@@ -106,13 +121,15 @@ impl<'a> JsonReport<'a> {
     pub fn new(outcome: &'a Outcome, analysis: &'a Analysis) -> JsonReport<'a> {
         let log = &outcome.log;
         JsonReport {
+            schema_version: SCHEMA_VERSION,
             root: &outcome.root,
             limit: outcome.limit,
             strategies: Strategies(&outcome.strategies),
             statements: log
                 .statements
                 .iter()
-                .map(|s| JsonStatement {
+                .zip(&analysis.repeats)
+                .map(|(s, repeat)| JsonStatement {
                     seq: s.seq,
                     loader: &s.origin.loader,
                     path: s.origin.path.as_deref(),
@@ -122,12 +139,25 @@ impl<'a> JsonReport<'a> {
                     rows: s.rows,
                     micros: s.duration.as_micros() as u64,
                     step: log.step_of(s),
+                    kind: match s.origin.kind {
+                        crate::db::StatementKind::Root => "root",
+                        crate::db::StatementKind::PerParent => "per_parent",
+                        crate::db::StatementKind::Batch => "batch",
+                        crate::db::StatementKind::UserQuery => "user_query",
+                    },
+                    similar: matches!(repeat, Repeat::Similar { .. }),
+                    duplicate: matches!(repeat, Repeat::Duplicate { .. }),
+                    n_plus_one: matches!(repeat, Repeat::Similar { .. })
+                        && s.origin.kind.is_per_parent(),
                 })
                 .collect(),
+            // The root first, then each relationship path, those with no
+            // statement of their own (joined, raise, noload) included.
             loaders: analysis
                 .loaders
                 .iter()
-                .filter(|l| l.path.is_some())
+                .filter(|l| l.path.is_none())
+                .chain(analysis.loaders.iter().filter(|l| l.path.is_some()))
                 .map(|l| JsonLoader {
                     path: l.path.as_deref(),
                     relationship: &l.loader,
@@ -137,6 +167,30 @@ impl<'a> JsonReport<'a> {
                     micros: l.duration.as_micros() as u64,
                     n_plus_one: l.n_plus_one,
                 })
+                .chain(
+                    outcome
+                        .strategies
+                        .iter()
+                        .filter(|(path, _)| {
+                            !analysis
+                                .loaders
+                                .iter()
+                                .any(|l| l.path.as_deref() == Some(path))
+                        })
+                        .map(|(path, strategy)| JsonLoader {
+                            path: Some(path),
+                            relationship: outcome
+                                .relationships
+                                .iter()
+                                .find(|(p, _)| p == path)
+                                .map_or(path.as_str(), |(_, r)| r.as_str()),
+                            strategy: Some(strategy.name()),
+                            statements: 0,
+                            rows: 0,
+                            micros: 0,
+                            n_plus_one: false,
+                        }),
+                )
                 .collect(),
             totals: Totals {
                 statements: log.statements.len(),
