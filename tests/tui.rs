@@ -1122,3 +1122,27 @@ fn a_row_of_a_hierarchy_shows_its_class() {
     assert!(text.contains("▸ 4  Pickup  P4"), "{text}");
     assert!(text.contains("▸ 3  Car  C3"), "{text}");
 }
+
+#[test]
+fn the_hint_bar_keeps_help_and_quit_and_follows_the_editor_and_a_huge_paste_is_cut() {
+    let ws = sample();
+    let mut app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
+    let last_line = |app: &App| screen(app).lines().last().unwrap().trim_end().to_string();
+    assert!(
+        last_line(&app).ends_with("? help  q quit"),
+        "{}",
+        last_line(&app)
+    );
+    open_johns_posts(&mut app);
+    app.choose_strategy(app.current_relationship().unwrap().1, Strategy::Dynamic)
+        .unwrap();
+    key(&mut app, KeyCode::Char('f'));
+    assert_eq!(last_line(&app), " Enter apply  Esc cancel");
+    // A 200 kB paste: cut to what a filter may hold.
+    update(&mut app, Action::Paste("x".repeat(200_000)));
+    let text = match &app.overlay {
+        Some(loadscope::tui::app::Overlay::Editor(editor)) => editor.textarea.lines().join("\n"),
+        _ => panic!("the editor is open"),
+    };
+    assert!(text.len() < 4_000, "{} bytes kept", text.len());
+}

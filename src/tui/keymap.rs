@@ -71,7 +71,7 @@ pub const BINDINGS: &[Binding] = &[
         action: Action::Collapse,
         context: Context::Tree,
         description: "collapse, or go to the parent",
-        hint: Some("←/h collapse"),
+        hint: None,
     },
     Binding {
         keys: &[

@@ -418,8 +418,10 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 app.overlay = Some(Overlay::Search(input));
             }
             Action::Paste(text) => {
-                // One line: a pasted line break is a space.
-                input.insert_str(text.replace(['\r', '\n'], " "));
+                // One line: a pasted line break is a space; a huge paste
+                // is cut.
+                let text: String = text.replace(['\r', '\n'], " ").chars().take(1000).collect();
+                input.insert_str(text);
                 app.overlay = Some(Overlay::Search(input));
             }
             Action::Confirm => {
@@ -435,10 +437,16 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 app.overlay = Some(Overlay::Editor(editor));
             }
             Action::Paste(text) => {
-                // Terminals send a pasted line break as CR.
-                editor
-                    .textarea
-                    .insert_str(text.replace("\r\n", "\n").replace('\r', "\n"));
+                // Terminals send a pasted line break as CR. No more than a
+                // filter may hold is taken (a huge paste costs nothing).
+                let room = crate::loader::dynamic::MAX_CLAUSE_LEN * 3;
+                let text: String = text
+                    .replace("\r\n", "\n")
+                    .replace('\r', "\n")
+                    .chars()
+                    .take(room)
+                    .collect();
+                editor.textarea.insert_str(text);
                 editor.error = None;
                 app.overlay = Some(Overlay::Editor(editor));
             }

@@ -168,19 +168,34 @@ fn render_status(app: &App, frame: &mut Frame, area: Rect) {
 }
 
 fn render_hints(app: &App, frame: &mut Frame, area: Rect) {
-    let context = match (&app.overlay, app.focus) {
-        (Some(Overlay::Picker(_) | Overlay::Roots(_)), _) => Context::Picker,
-        (_, Focus::Tree) => Context::Tree,
-        (_, Focus::Log) => Context::Log,
+    // The hints of what is open: an editor's own keys, else the picker's
+    // or the focused pane's.
+    let all: Vec<&str> = match (&app.overlay, app.focus) {
+        (Some(Overlay::Editor(_)), _) => vec!["Enter apply", "Esc cancel"],
+        (Some(Overlay::Search(_)), _) => vec!["Enter find", "Esc cancel"],
+        (Some(Overlay::Picker(_) | Overlay::Roots(_)), _) => hints(Context::Picker),
+        (_, Focus::Tree) => hints(Context::Tree),
+        (_, Focus::Log) => hints(Context::Log),
     };
-    let mut spans = vec![Span::raw(" ")];
-    let mut used = 1;
-    for hint in hints(context) {
+    // `? help` and `q quit` always fit: the others are left out first.
+    let (last, first): (Vec<&str>, Vec<&str>) = all
+        .into_iter()
+        .partition(|h| h.starts_with("? ") || h.starts_with("q "));
+    let room = (area.width as usize)
+        .saturating_sub(1 + last.iter().map(|h| h.chars().count() + 2).sum::<usize>());
+    let mut shown = Vec::new();
+    let mut used = 0;
+    for hint in first {
         // Whole hints only: one that does not fit is left out.
         used += hint.chars().count() + 2;
-        if used > area.width as usize {
+        if used > room {
             break;
         }
+        shown.push(hint);
+    }
+    shown.extend(last);
+    let mut spans = vec![Span::raw(" ")];
+    for hint in shown {
         let (key, rest) = hint.split_once(' ').unwrap_or((hint, ""));
         spans.push(Span::styled(key.to_string(), app.theme.key));
         spans.push(Span::styled(format!(" {rest}  "), app.theme.dim));
