@@ -1338,3 +1338,23 @@ fn json_marks_repeats_and_keeps_loaders_without_statements() {
     assert_eq!(loaders[1]["strategy"], "joined");
     assert_eq!(loaders[1]["statements"], 0);
 }
+
+#[test]
+fn markdown_compare_has_a_heading_and_each_strategys_sql() {
+    let out = ok(&[
+        "compare", "--limit", "2", "--expand", "posts", "--format", "markdown",
+    ]);
+    assert!(
+        out.starts_with("### User (limit 2) · posts\n\n| strategy |"),
+        "{out}"
+    );
+    assert!(
+        out.contains("\n#### `selectin`\n\n```sql\n-- #1 User (2 rows)\nSELECT\n"),
+        "{out}"
+    );
+    assert!(out.contains("-- #2 User.posts (5 rows)\nSELECT\n"), "{out}");
+    assert_eq!(
+        out.matches("```sql").count(),
+        out.matches("\n```\n").count()
+    );
+}

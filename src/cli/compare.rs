@@ -157,12 +157,13 @@ fn rows(outcomes: &[(Strategy, Outcome)]) -> Vec<Row> {
         .collect()
 }
 
-fn text(outcomes: &[(Strategy, Outcome)]) -> String {
+/// `User (limit 5) · posts`: the navigation every row ran.
+fn heading(outcomes: &[(Strategy, Outcome)]) -> String {
     let Some((_, first)) = outcomes.first() else {
         return String::new();
     };
-    let mut out = format!(
-        "{} ({}) · {}\n\n",
+    format!(
+        "{} ({}) · {}",
         first.root,
         first
             .limit
@@ -173,7 +174,14 @@ fn text(outcomes: &[(Strategy, Outcome)]) -> String {
             .map(|(p, _)| p.as_str())
             .collect::<Vec<_>>()
             .join(", ")
-    );
+    )
+}
+
+fn text(outcomes: &[(Strategy, Outcome)]) -> String {
+    if outcomes.is_empty() {
+        return String::new();
+    }
+    let mut out = format!("{}\n\n", heading(outcomes));
     out.push_str(&format!(
         "{:<24} {:>10} {:>8} {:>11} {:>10} {:>7}\n",
         "strategy", "statements", "rows", "duplicated", "time", "errors"
@@ -188,14 +196,34 @@ fn text(outcomes: &[(Strategy, Outcome)]) -> String {
 }
 
 fn markdown(outcomes: &[(Strategy, Outcome)]) -> String {
-    let mut out = String::from(
-        "| strategy | statements | rows | duplicated rows | time | errors |\n|---|---:|---:|---:|---:|---:|\n",
+    let mut out = format!(
+        "### {}\n\n| strategy | statements | rows | duplicated rows | time | errors |\n|---|---:|---:|---:|---:|---:|\n",
+        heading(outcomes)
     );
     for r in rows(outcomes) {
         out.push_str(&format!(
             "| `{}` | {} | {} | {} | {} | {} |\n",
             r.strategy, r.statements, r.rows, r.duplicated, r.time, r.errors
         ));
+    }
+    // Each strategy's statements, as a post would quote them.
+    for (strategy, outcome) in outcomes {
+        out.push_str(&format!("\n#### `{strategy}`\n\n```sql\n"));
+        for s in &outcome.log.statements {
+            let sql = sqlformat::format(
+                &crate::analysis::shape::fold_key_lists(&s.sql),
+                &sqlformat::QueryParams::None,
+                &sqlformat::FormatOptions::default(),
+            );
+            out.push_str(&format!(
+                "-- #{} {} ({} row{})\n{sql};\n",
+                s.seq,
+                s.origin.loader,
+                s.rows,
+                if s.rows == 1 { "" } else { "s" },
+            ));
+        }
+        out.push_str("```\n");
     }
     out
 }
