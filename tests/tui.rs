@@ -1146,3 +1146,35 @@ fn the_hint_bar_keeps_help_and_quit_and_follows_the_editor_and_a_huge_paste_is_c
     };
     assert!(text.len() < 4_000, "{} bytes kept", text.len());
 }
+
+#[test]
+fn a_click_in_the_log_selects_that_statement() {
+    let ws = sample();
+    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    open_johns_posts(&mut app);
+    let text = screen(&app);
+    let (row, line) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| l.contains("#2 User.posts · select"))
+        .unwrap_or_else(|| panic!("{text}"));
+    let column = line.chars().position(|c| c == '#').unwrap() as u16;
+    update(
+        &mut app,
+        Action::Click {
+            column,
+            row: row as u16,
+        },
+    );
+    assert_eq!(app.focus, Focus::Log);
+    assert_eq!(app.log_cursor, Some(1), "the second statement");
+    // A click on the shape line below selects the same statement.
+    update(
+        &mut app,
+        Action::Click {
+            column: column + 3,
+            row: row as u16 + 1,
+        },
+    );
+    assert_eq!(app.log_cursor, Some(1));
+}

@@ -181,6 +181,10 @@ pub struct App<'a> {
     /// Runs of similar statements shown one per row, by the `seq` of
     /// their first (the others are folded into one row, `×50`).
     pub unfolded: HashSet<usize>,
+    /// The log rows last drawn: the first row's screen line, and the
+    /// statement each row shows (`None` for a step or a note). Written by
+    /// the renderer, read by a click, as a widget's state would be.
+    pub log_on_screen: std::cell::RefCell<(u16, Vec<Option<usize>>)>,
     /// The text `/` looks for (`n`, `N` go on with it).
     pub search: Option<String>,
     /// How the tree and the log share the screen (`<`, `>`, `z`).
@@ -256,6 +260,7 @@ impl<'a> App<'a> {
             unfolded: HashSet::new(),
             split: super::ui::Split::default(),
             search: None,
+            log_on_screen: Default::default(),
             explain: None,
             detail_scroll: 0,
             status: None,

@@ -501,6 +501,17 @@ fn click_at(app: &mut App, column: u16, row: u16) {
     };
     if layout.log.contains((column, row).into()) {
         app.focus = Focus::Log;
+        // The statement drawn on that row, if any.
+        let clicked = {
+            let (first, rows) = &*app.log_on_screen.borrow();
+            row.checked_sub(*first)
+                .and_then(|i| rows.get(i as usize).copied().flatten())
+        };
+        if let Some(i) = clicked {
+            app.log_cursor = Some(i);
+            app.explain = None;
+            app.detail_scroll = 0;
+        }
     } else if layout.tree.contains((column, row).into()) {
         app.focus = Focus::Tree;
         // Two lines of header (the border and the range line).

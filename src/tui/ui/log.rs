@@ -226,6 +226,11 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         None => end,
     };
     let start = end.saturating_sub(height);
+    // Which statement each row on screen shows, for a click.
+    *app.log_on_screen.borrow_mut() = (
+        list_area.y,
+        lines[start..end].iter().map(|(i, _)| *i).collect(),
+    );
     let shown: Vec<Line> = lines[start..end].iter().map(|(_, l)| l.clone()).collect();
     if shown.is_empty() {
         frame.render_widget(
