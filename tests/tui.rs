@@ -612,7 +612,8 @@ fn help_scrolls_on_a_short_terminal() {
 #[test]
 fn the_selected_statement_scrolls_with_shift_j_and_k() {
     let ws = sample();
-    let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
+    // Short enough that the statement's details do not fit.
+    let mut app = App::new(&ws, (120, 24), Theme::mono()).unwrap();
     open_johns_posts(&mut app);
     key(&mut app, KeyCode::Tab);
     let top = screen(&app);
@@ -625,6 +626,15 @@ fn the_selected_statement_scrolls_with_shift_j_and_k() {
     );
     key_with(&mut app, KeyCode::Char('K'), KeyModifiers::SHIFT);
     assert_eq!(app.detail_scroll, 0);
+    // J stops where the last line reaches the bottom: one K comes back.
+    for _ in 0..50 {
+        key_with(&mut app, KeyCode::Char('J'), KeyModifiers::SHIFT);
+        let _ = screen(&app);
+    }
+    let furthest = app.detail_scroll;
+    assert!(furthest < 40, "{furthest}");
+    key_with(&mut app, KeyCode::Char('K'), KeyModifiers::SHIFT);
+    assert_eq!(app.detail_scroll, furthest.saturating_sub(3));
     key(&mut app, KeyCode::Char('k'));
     assert_eq!(app.detail_scroll, 0, "a new selection starts at the top");
 }

@@ -192,6 +192,8 @@ pub struct App<'a> {
     pub explain: Option<(usize, Vec<String>)>,
     /// How far the selected statement's details are scrolled.
     pub detail_scroll: u16,
+    /// How far the selected statement's details can scroll, as last drawn.
+    pub detail_furthest: std::cell::Cell<u16>,
     pub status: Option<(String, StatusKind)>,
     pub size: (u16, u16),
     pub theme: Theme,
@@ -263,6 +265,7 @@ impl<'a> App<'a> {
             log_on_screen: Default::default(),
             explain: None,
             detail_scroll: 0,
+            detail_furthest: Default::default(),
             status: None,
             size,
             theme,

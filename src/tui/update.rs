@@ -191,7 +191,12 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         (Action::Expand, Focus::Log) => toggle_fold(app, true),
         (Action::Collapse, Focus::Log) => toggle_fold(app, false),
         (Action::Explain, Focus::Log) => explain(app)?,
-        (Action::DetailDown, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_add(3),
+        (Action::DetailDown, Focus::Log) => {
+            app.detail_scroll = app
+                .detail_scroll
+                .saturating_add(3)
+                .min(app.detail_furthest.get())
+        }
         (Action::DetailUp, Focus::Log) => app.detail_scroll = app.detail_scroll.saturating_sub(3),
         (Action::Copy, Focus::Log) => {
             if let Some(i) = app.log_cursor {

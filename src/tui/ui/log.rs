@@ -354,8 +354,11 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
             theme.dim,
         )));
     }
-    // J/K scroll; never past the last line.
-    let scroll = app.detail_scroll.min(lines.len().saturating_sub(1) as u16);
+    // J/K scroll; never past the point where the last line is at the
+    // bottom (J stops there: the furthest scroll is kept for it).
+    let furthest = lines.len().saturating_sub(area.height as usize) as u16;
+    app.detail_furthest.set(furthest);
+    let scroll = app.detail_scroll.min(furthest);
     frame.render_widget(
         Paragraph::new(lines)
             .wrap(Wrap { trim: false })
