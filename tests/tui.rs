@@ -267,6 +267,21 @@ fn a_bad_filter_stays_in_the_editor_with_its_error() {
     keys(&mut app, "filter: no_such_column = 1");
     key(&mut app, KeyCode::Enter);
     assert!(screen(&app).contains("no such column"), "{}", screen(&app));
+    // Esc after a failed query goes back to the one that worked (none):
+    // John's posts show again, not the error.
+    key(&mut app, KeyCode::Esc);
+    let text = screen(&app);
+    assert!(app.overlay.is_none());
+    assert!(
+        text.contains("back to the last query that worked"),
+        "{text}"
+    );
+    assert!(text.contains("First Post"), "{text}");
+    assert!(
+        !app.outcomes
+            .values()
+            .any(|o| matches!(o, loadscope::tui::app::RelOutcome::Failed(_)))
+    );
 }
 
 #[test]

@@ -133,6 +133,9 @@ pub struct Editor {
     pub rel: RelId,
     pub textarea: TextArea<'static>,
     pub error: Option<String>,
+    /// The query in effect when the editor opened: Esc after a failed
+    /// one goes back to it.
+    pub worked: DynamicQuery,
 }
 
 pub enum Overlay {

@@ -336,6 +336,7 @@ fn open_editor(app: &mut App) {
         return;
     }
     let q = app.dynamic_queries.get(&path).cloned().unwrap_or_default();
+    let worked = q.clone();
     let lines = vec![
         format!("filter: {}", q.filter.unwrap_or_default()),
         format!("order by: {}", q.order_by.unwrap_or_default()),
@@ -353,6 +354,7 @@ fn open_editor(app: &mut App) {
         rel,
         textarea,
         error: None,
+        worked,
     })));
 }
 
@@ -473,7 +475,26 @@ fn apply_overlay(app: &mut App, overlay: Overlay, action: Action) -> anyhow::Res
                 }
             },
             Action::Quit => app.should_quit = true,
-            Action::Back | Action::Cancel => {}
+            Action::Back | Action::Cancel => {
+                // A query that failed is not left in place: back to the
+                // one that worked.
+                if let Some(super::app::RelOutcome::Failed(_)) = app.outcomes.get(&editor.path) {
+                    let worked = editor.worked.clone();
+                    app.apply_dynamic(
+                        editor.path.clone(),
+                        editor.parent,
+                        editor.rel,
+                        worked.clone(),
+                    )?;
+                    app.set_status(
+                        format!(
+                            "back to the last query that worked: {}",
+                            describe_dynamic(&worked)
+                        ),
+                        StatusKind::Info,
+                    );
+                }
+            }
             _ => app.overlay = Some(Overlay::Editor(editor)),
         },
     }
