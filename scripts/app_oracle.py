@@ -92,3 +92,40 @@ def dump(db_path: Path, sql_path: Path, script: str) -> None:
         "PRAGMA foreign_keys = OFF;\n"
     )
     sql_path.write_text(header + text)
+
+
+def record_every_relationship(engine, registry, out_path: Path, accept=lambda sent: True) -> bool:
+    """For every relationship of every mapped class: `select(Cls)` ordered
+    by its key, LIMIT 3, touching the relationship on each object, under
+    the mapping and under lazy-, joined-, subquery- and selectinload
+    options; one JSON line per navigation (its name, the `loadscope trace`
+    arguments of the same navigation, and the statements SQLAlchemy sent).
+    Returns False, writing nothing more, when `accept` refuses a run's
+    statements (a caller pinning SQLAlchemy's per-process orders reruns)."""
+    from sqlalchemy import event, select
+    from sqlalchemy.orm import joinedload, lazyload, selectinload, subqueryload
+
+    options = {"select": lazyload, "joined": joinedload, "subquery": subqueryload,
+               "selectin": selectinload}
+    sent = []
+    event.listen(engine, "before_cursor_execute",
+                 lambda c, cu, st, p, ctx, many: sent.append([" ".join(st.split()), list(p)]))
+    with open(out_path, "w") as out:
+        for mapper in sorted(registry.mappers, key=lambda mp: mp.class_.__name__):
+            cls = mapper.class_
+            for rel in sorted(mapper.relationships, key=lambda r: r.key):
+                for strategy in [None, *options]:
+                    stmt = select(cls).order_by(*mapper.primary_key).limit(3)
+                    args = ["--root", cls.__name__, "--limit", "3", "--expand", rel.key]
+                    if strategy:
+                        stmt = stmt.options(options[strategy](getattr(cls, rel.key)))
+                        args += ["--strategy", f"{rel.key}={strategy}"]
+                    sent.clear()
+                    with Session(engine) as s:
+                        for obj in s.scalars(stmt).unique().all():
+                            getattr(obj, rel.key)
+                    if not accept(sent):
+                        return False
+                    name = f"{cls.__name__}.{rel.key}" + (f" {strategy}" if strategy else "")
+                    out.write(json.dumps({"name": name, "args": args, "statements": sent}) + "\n")
+    return True
