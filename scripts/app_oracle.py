@@ -94,14 +94,16 @@ def dump(db_path: Path, sql_path: Path, script: str) -> None:
     sql_path.write_text(header + text)
 
 
-def record_every_relationship(engine, registry, out_path: Path, accept=lambda sent: True) -> bool:
+def record_every_relationship(engine, registry, out_path: Path, accept=lambda sent: True,
+                              skip=frozenset()) -> bool:
     """For every relationship of every mapped class: `select(Cls)` ordered
     by its key, LIMIT 3, touching the relationship on each object, under
     the mapping and under lazy-, joined-, subquery- and selectinload
     options; one JSON line per navigation (its name, the `loadscope trace`
     arguments of the same navigation, and the statements SQLAlchemy sent).
     Returns False, writing nothing more, when `accept` refuses a run's
-    statements (a caller pinning SQLAlchemy's per-process orders reruns)."""
+    statements (a caller pinning SQLAlchemy's per-process orders reruns).
+    Navigations named in `skip` are left out."""
     from sqlalchemy import event, select
     from sqlalchemy.orm import joinedload, lazyload, selectinload, subqueryload
 
@@ -127,5 +129,7 @@ def record_every_relationship(engine, registry, out_path: Path, accept=lambda se
                     if not accept(sent):
                         return False
                     name = f"{cls.__name__}.{rel.key}" + (f" {strategy}" if strategy else "")
+                    if name in skip:
+                        continue
                     out.write(json.dumps({"name": name, "args": args, "statements": sent}) + "\n")
     return True

@@ -941,6 +941,14 @@ fn a_dataclass_style_model_sends_what_sqlalchemy_sends() {
 }
 
 #[test]
+fn a_classic_1x_model_sends_what_sqlalchemy_sends() {
+    // declarative_base(), Column, __table__ = Table(...), backref() with
+    // its own lazy=, secondary by name, polymorphic_on as the Column, a
+    // mapping-level selectin; every relationship under five loaders.
+    check_recorded("tests/fixtures/classic");
+}
+
+#[test]
 fn declarative_as_applications_write_it_sends_what_sqlalchemy_sends() {
     // Mixins with @declared_attr columns and relationships, a helper that
     // returns a column, __table_args__ constraints, composite keys,

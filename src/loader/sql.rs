@@ -541,7 +541,17 @@ fn render_join(
     let mut after = String::new();
     let mut tail = String::new();
     let mut child_slots = Vec::new();
+    // The select list follows the mapper's properties: the relationships
+    // the class declares (their columns) before its own columns, those a
+    // backref made after them.
+    let mut columns = Vec::new();
+    let push_columns = |builder: &mut SelectBuilder, columns: &mut Vec<usize>| {
+        columns.extend(target.columns.iter().map(|c| builder.column(&alias, c)));
+    };
     for child in &node.children {
+        if columns.is_empty() && model.rel(child.rel).after_columns {
+            push_columns(builder, &mut columns);
+        }
         let spliced = child.inner && (!node.inner || in_group);
         let (slot, chain, child_tail) = render_join(model, builder, &alias, child, spliced, order);
         match (spliced, node.inner) {
@@ -552,11 +562,9 @@ fn render_join(
         tail.push_str(&child_tail);
         child_slots.push((child.rel, slot));
     }
-    let columns: Vec<usize> = target
-        .columns
-        .iter()
-        .map(|c| builder.column(&alias, c))
-        .collect();
+    if columns.is_empty() {
+        push_columns(builder, &mut columns);
+    }
 
     let mut target_expr = format!("{} AS {}", ident(&target.table), ident(&alias));
     if !nested.is_empty() && matches!(rel.join, Join::Direct { .. }) {

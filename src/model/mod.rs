@@ -172,6 +172,11 @@ pub struct Relationship {
     /// or by a `joinedload()` option that does not say otherwise, is an
     /// inner join.
     pub innerjoin: bool,
+    /// It comes after the entity's columns among the mapper's properties
+    /// (a relationship a `backref=` made); the relationships a class
+    /// declares come before them, as declarative orders `mapper._props`.
+    /// A joined eager load follows that order in the select list.
+    pub after_columns: bool,
     /// Where the model defines it (`models.py:12:5`); `None` when inferred.
     pub defined_at: Option<String>,
     /// Position among the parent entity's relationships.

@@ -1888,6 +1888,7 @@ impl Reader<'_> {
             span: name.span.clone(),
         };
         let mut reverse = RelationshipSpec::new(name.clone(), parent);
+        reverse.from_backref = true;
         reverse.foreign_key = forward.foreign_key.clone();
         reverse.secondary = forward.secondary.clone();
         // The way back through a link table swaps its two sides.

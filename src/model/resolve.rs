@@ -615,6 +615,7 @@ impl Resolver<'_> {
             uselist,
             innerjoin,
             slot: 0,
+            after_columns: spec.from_backref,
             defined_at: spec
                 .name
                 .span

@@ -44,6 +44,9 @@ pub struct RelationshipSpec {
     pub direction: Option<Text>,
     /// Keys per `selectin` batch (SQLAlchemy's `chunksize`, default 500).
     pub chunksize: Option<Located<i64>>,
+    /// Made by a `backref=` on the other side: SQLAlchemy adds it to the
+    /// mapper when mappers are configured, after the class's columns.
+    pub from_backref: bool,
     /// `uselist = false`: a one-to-one.
     pub uselist: Option<Located<bool>>,
     /// `parent.col = link.col` (`AND` for composite keys): which link
@@ -66,6 +69,7 @@ impl RelationshipSpec {
             innerjoin: None,
             direction: None,
             chunksize: None,
+            from_backref: false,
             uselist: None,
             primaryjoin: None,
             secondaryjoin: None,

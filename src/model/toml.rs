@@ -115,6 +115,7 @@ pub fn parse(source: SourceFile) -> Result<ParsedModel, Diagnostic> {
                         uselist: r.uselist.map(located),
                         primaryjoin: r.primaryjoin.map(located),
                         secondaryjoin: r.secondaryjoin.map(located),
+                        from_backref: false,
                     })
                     .collect(),
             }
