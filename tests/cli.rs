@@ -28,6 +28,21 @@ fn fails(args: &[&str], code: i32) -> String {
     stderr
 }
 
+/// A database `loadscope sample` writes with `users` users, in a temp dir
+/// (kept while the returned guard lives).
+fn generated_db(users: u64) -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::TempDir::new().unwrap();
+    let db = dir.path().join("generated.db");
+    ok(&[
+        "sample",
+        "--users",
+        &users.to_string(),
+        "--out",
+        db.to_str().unwrap(),
+    ]);
+    (dir, db)
+}
+
 fn json(args: &[&str]) -> Value {
     let stdout = ok(args);
     serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{args:?}: {e}\n{stdout}"))
@@ -959,9 +974,7 @@ fn declarative_as_applications_write_it_sends_what_sqlalchemy_sends() {
 
 #[test]
 fn trace_and_compare_take_the_database_positionally() {
-    let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("blog.db");
-    ok(&["sample", "--users", "3", "--out", db.to_str().unwrap()]);
+    let (_dir, db) = generated_db(3);
     let db = db.to_str().unwrap();
     let positional = json(&["trace", db, "--limit", "2", "--format", "json"]);
     let flag = json(&["trace", "--db", db, "--limit", "2", "--format", "json"]);
@@ -1213,9 +1226,7 @@ fn a_baseline_fails_only_on_new_findings() {
 #[test]
 fn a_closed_pipe_ends_the_output_quietly() {
     use std::io::Read;
-    let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("big.db");
-    ok(&["sample", "--users", "2000", "--out", db.to_str().unwrap()]);
+    let (_dir, db) = generated_db(2000);
     for format in ["text", "json", "markdown"] {
         // `| head -c 100`: the reader takes a little and goes away.
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_loadscope"))
@@ -1288,9 +1299,7 @@ fn text_reports_count_in_words_and_fold_long_key_lists() {
     assert!(out.contains(" 1 row "), "{out}");
     assert!(out.contains("\n1 statement · 1 row · "), "{out}");
     assert!(!out.contains(" 1 rows"), "{out}");
-    let dir = tempfile::TempDir::new().unwrap();
-    let db = dir.path().join("s.db");
-    ok(&["sample", "--users", "600", "--out", db.to_str().unwrap()]);
+    let (_dir, db) = generated_db(600);
     let out = ok(&[
         "trace",
         db.to_str().unwrap(),
