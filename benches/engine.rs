@@ -108,7 +108,7 @@ fn engine(c: &mut Criterion) {
     );
 
     let conn = TracedConnection::new(open_read_only(&path).expect("open read-only"));
-    let schema = Schema::read(conn.raw()).expect("schema");
+    let schema = Schema::read(conn.sqlite().unwrap()).expect("schema");
     let model = Model::from_text("blog.toml", SAMPLE_MODEL.to_string(), &schema, false)
         .expect("sample model");
     let plain = open_plain(&path);

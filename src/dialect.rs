@@ -46,8 +46,21 @@ pub trait Dialect: Sync + std::fmt::Debug {
         }
     }
 
-    /// How a bound parameter is written (SQLite: `?`).
-    fn placeholder(&self, out: &mut String);
+    /// How a bound parameter is written: SQLite `?`, psycopg2
+    /// `%(param_1)s`. `name` is SQLAlchemy's name for it.
+    fn placeholder(&self, out: &mut String, name: &str);
+
+    /// Whether placeholders show the binds' names (then [`render`] works
+    /// them out as SQLAlchemy's compiler does).
+    fn named_binds(&self) -> bool {
+        false
+    }
+
+    /// Statement text between marks, escaped as the driver needs it
+    /// (psycopg2's `pyformat` doubles every `%`).
+    fn push_text(&self, out: &mut String, text: &str) {
+        out.push_str(text);
+    }
 
     /// What `.limit(K)` and `.offset(N)` add, parameters marked. SQLite
     /// always writes both: `LIMIT ? OFFSET ?` with `[K, 0]`, or `[-1, N]`.
@@ -60,10 +73,27 @@ pub trait Dialect: Sync + std::fmt::Debug {
 
 /// `col IN (?, ?)` for `n` keys of one column, `(a, b) IN (VALUES (?, ?),
 /// ...)` (or without `VALUES`, per the dialect) for composite keys; the
-/// keys are the caller's arguments from `first` on.
+/// keys are the caller's arguments from `first` on, bound as selectin's
+/// expanding `primary_keys` (`primary_keys_1`, or `primary_keys_1_2` for
+/// the second column of the first row).
 pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize, first: usize) -> String {
     let arity = columns.len();
-    let rows = (0..n).map(|i| args(first + i * arity, arity));
+    let rows = (0..n).map(|row| {
+        let arg = |col: usize| {
+            let name = if arity == 1 {
+                format!("primary_keys|{}", row + 1)
+            } else {
+                format!("primary_keys|{}|{}", row + 1, col + 1)
+            };
+            mark(&format!("a{}", first + row * arity + col), &name)
+        };
+        if arity == 1 {
+            arg(0)
+        } else {
+            let each: Vec<String> = (0..arity).map(arg).collect();
+            format!("({})", each.join(", "))
+        }
+    });
     let rows: Vec<String> = rows.collect();
     if let [column] = columns {
         return format!("{column} IN ({})", rows.join(", "));
@@ -114,16 +144,53 @@ impl Bind {
     }
 }
 
-/// Marks the caller's `n`-th argument in statement text.
+/// Marks the caller's `n`-th argument in statement text (an anonymous
+/// bind, `param_1`).
 pub fn arg(n: usize) -> String {
     format!("{BIND_START}a{n}{BIND_END}")
+}
+
+/// Marks the caller's `n`-th argument bound under a fixed name (`pk_1`).
+pub fn arg_named(n: usize, name: &str) -> String {
+    mark(&format!("a{n}"), name)
+}
+
+/// Marks the caller's `n`-th argument compared with `column`: an
+/// anonymous bind named after it (`users.id > %(id_1)s`).
+pub fn arg_for(n: usize, column: &str) -> String {
+    mark(&format!("a{n}"), &format!("@{column}"))
+}
+
+/// A bind mark with its name: `primary_keys|3` (an expanding bind's third
+/// row), `@kind|1` (the first row of an anonymous expanding bind named
+/// after the column `kind`, `kind_1_1`).
+fn mark(body: &str, name: &str) -> String {
+    format!("{BIND_START}{body}|{name}{BIND_END}")
 }
 
 /// Marks a value fixed in the statement (its text is self-contained, so a
 /// re-stated statement keeps its values).
 pub fn constant(value: &Value) -> String {
+    let mut s = constant_body(value);
+    s.insert(0, BIND_START);
+    s.push(BIND_END);
+    s
+}
+
+/// `column IN (...)` over fixed values: one anonymous expanding bind named
+/// after the column (SQLAlchemy's `column.in_(values)`: `kind_1_1`,
+/// `kind_1_2`).
+pub fn constants_in(column: &str, values: &[Value]) -> String {
+    let each: Vec<String> = values
+        .iter()
+        .enumerate()
+        .map(|(row, value)| mark(&constant_body(value), &format!("@{column}|{}", row + 1)))
+        .collect();
+    each.join(", ")
+}
+
+fn constant_body(value: &Value) -> String {
     let mut s = String::new();
-    s.push(BIND_START);
     match value {
         Value::Null => s.push('n'),
         Value::Integer(i) => {
@@ -141,7 +208,6 @@ pub fn constant(value: &Value) -> String {
             hex(&mut s, b);
         }
     }
-    s.push(BIND_END);
     s
 }
 
@@ -156,6 +222,14 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .step_by(2)
         .map(|i| u8::from_str_radix(text.get(i..i + 2)?, 16).ok())
         .collect()
+}
+
+/// A mark's bind and its name (`None`: anonymous `param`).
+fn parse_mark(mark: &str) -> Option<(Bind, Option<&str>)> {
+    match mark.split_once('|') {
+        Some((bind, name)) => Some((parse_bind(bind)?, Some(name))),
+        None => Some((parse_bind(mark)?, None)),
+    }
 }
 
 fn parse_bind(mark: &str) -> Option<Bind> {
@@ -186,7 +260,7 @@ impl Dialect for Sqlite {
         &SQLITE_RESERVED
     }
 
-    fn placeholder(&self, out: &mut String) {
+    fn placeholder(&self, out: &mut String, _name: &str) {
         out.push('?');
     }
 
@@ -327,6 +401,185 @@ const SQLITE_RESERVED: [&str; 117] = [
     "where",
 ];
 
+/// The driver under SQLAlchemy's `postgresql` dialect: what the statement
+/// it sends looks like.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Driver {
+    /// `postgresql+psycopg2`: `%(param_1)s`.
+    Psycopg2,
+    /// `postgresql+psycopg` (psycopg 3): `%(param_1)s::INTEGER`.
+    Psycopg,
+}
+
+/// SQLAlchemy 2.1's `postgresql` dialect through psycopg2: `pyformat`
+/// binds named as SQLAlchemy names them, `LIMIT` without a default
+/// `OFFSET`, `user` quoted.
+#[derive(Debug)]
+pub struct Postgresql {
+    pub driver: Driver,
+}
+
+impl Dialect for Postgresql {
+    fn name(&self) -> &'static str {
+        "postgresql"
+    }
+
+    fn reserved_words(&self) -> &'static [&'static str] {
+        &POSTGRESQL_RESERVED
+    }
+
+    fn placeholder(&self, out: &mut String, name: &str) {
+        out.push_str("%(");
+        out.push_str(name);
+        out.push_str(")s");
+    }
+
+    fn named_binds(&self) -> bool {
+        true
+    }
+
+    fn push_text(&self, out: &mut String, text: &str) {
+        // psycopg2 reads `%` as the start of a placeholder.
+        if text.contains('%') {
+            out.push_str(&text.replace('%', "%%"));
+        } else {
+            out.push_str(text);
+        }
+    }
+
+    /// `PGCompiler.limit_clause`: only what was asked for, `LIMIT ALL`
+    /// before an OFFSET alone.
+    fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>) -> String {
+        let mut out = String::new();
+        if let Some(limit) = limit {
+            out.push_str(" LIMIT ");
+            out.push_str(&constant(&Value::Integer(limit)));
+        }
+        if let Some(offset) = offset {
+            if limit.is_none() {
+                out.push_str(" LIMIT ALL");
+            }
+            out.push_str(" OFFSET ");
+            out.push_str(&constant(&Value::Integer(offset)));
+        }
+        out
+    }
+
+    fn tuple_in_values(&self) -> bool {
+        false
+    }
+}
+
+pub static POSTGRESQL: Postgresql = Postgresql {
+    driver: Driver::Psycopg2,
+};
+
+/// `postgresql.base.RESERVED_WORDS` of SQLAlchemy 2.1.9, sorted.
+const POSTGRESQL_RESERVED: [&str; 102] = [
+    "all",
+    "analyse",
+    "analyze",
+    "and",
+    "any",
+    "array",
+    "as",
+    "asc",
+    "asymmetric",
+    "authorization",
+    "between",
+    "binary",
+    "both",
+    "case",
+    "cast",
+    "check",
+    "collate",
+    "column",
+    "constraint",
+    "create",
+    "cross",
+    "current_catalog",
+    "current_date",
+    "current_role",
+    "current_schema",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "default",
+    "deferrable",
+    "desc",
+    "distinct",
+    "do",
+    "else",
+    "end",
+    "except",
+    "false",
+    "fetch",
+    "for",
+    "foreign",
+    "freeze",
+    "from",
+    "full",
+    "grant",
+    "group",
+    "having",
+    "ilike",
+    "in",
+    "initially",
+    "inner",
+    "intersect",
+    "into",
+    "is",
+    "isnull",
+    "join",
+    "leading",
+    "left",
+    "like",
+    "limit",
+    "localtime",
+    "localtimestamp",
+    "natural",
+    "new",
+    "not",
+    "notnull",
+    "null",
+    "of",
+    "off",
+    "offset",
+    "old",
+    "on",
+    "only",
+    "or",
+    "order",
+    "outer",
+    "over",
+    "overlaps",
+    "placing",
+    "primary",
+    "references",
+    "returning",
+    "right",
+    "select",
+    "session_user",
+    "similar",
+    "some",
+    "symmetric",
+    "table",
+    "then",
+    "to",
+    "trailing",
+    "true",
+    "union",
+    "unique",
+    "user",
+    "using",
+    "variadic",
+    "verbose",
+    "when",
+    "where",
+    "window",
+    "with",
+];
+
 /// Marks an identifier (a table, column, alias or label name) in statement
 /// text; [`render_identifiers`] turns the marks into the dialect's
 /// spelling. The marks are control characters, which no typed text may
@@ -355,9 +608,10 @@ pub const BIND_END: char = '\u{6}';
 pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut binds = Vec::new();
+    let mut names = BindNames::default();
     let mut rest = sql;
     while let Some(start) = rest.find([IDENT_START, BIND_START]) {
-        out.push_str(&rest[..start]);
+        dialect.push_text(&mut out, &rest[..start]);
         let mark = rest[start..].chars().next().unwrap_or(IDENT_START);
         let end_mark = if mark == IDENT_START {
             IDENT_END
@@ -366,20 +620,120 @@ pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
         };
         let after = &rest[start + mark.len_utf8()..];
         let Some(end) = after.find(end_mark) else {
-            out.push_str(after);
+            dialect.push_text(&mut out, after);
             return (out, binds);
         };
         let body = &after[..end];
         if mark == IDENT_START {
-            out.push_str(&dialect.quote(body));
-        } else if let Some(bind) = parse_bind(body) {
-            dialect.placeholder(&mut out);
+            dialect.push_text(&mut out, &dialect.quote(body));
+        } else if let Some((bind, name)) = parse_mark(body) {
+            if dialect.named_binds() {
+                dialect.placeholder(&mut out, &names.name(name));
+            } else {
+                dialect.placeholder(&mut out, "");
+            }
             binds.push(bind);
         }
         rest = &after[end + end_mark.len_utf8()..];
     }
-    out.push_str(rest);
+    dialect.push_text(&mut out, rest);
     (out, binds)
+}
+
+/// SQLAlchemy's names for a statement's binds, given in text order (the
+/// order its compiler visits them): an anonymous bind is its base name
+/// numbered per base (`param_1`, `param_2`, `kind_1`); an expanding bind
+/// adds the row (`primary_keys_3`, `kind_1_2`) and, for a tuple, the
+/// column (`primary_keys_3_1`).
+#[derive(Default)]
+struct BindNames {
+    /// The last number given to each anonymous base name.
+    counters: Vec<(String, usize)>,
+}
+
+impl BindNames {
+    fn name(&mut self, spec: Option<&str>) -> String {
+        let spec = spec.unwrap_or("@param");
+        let mut parts = spec.split('|');
+        let base = parts.next().unwrap_or("param");
+        let rest: Vec<&str> = parts.collect();
+        let mut name = match base.strip_prefix('@') {
+            Some(anonymous) => {
+                let base = bind_base(anonymous);
+                // An expanding bind's later rows keep its first row's number.
+                let fresh = rest.first().is_none_or(|row| *row == "1");
+                let n = self.number(&base, fresh);
+                format!("{base}_{n}")
+            }
+            None => base.to_string(),
+        };
+        for part in rest {
+            name.push('_');
+            name.push_str(part);
+        }
+        name
+    }
+
+    fn number(&mut self, base: &str, fresh: bool) -> usize {
+        match self.counters.iter_mut().find(|(b, _)| b == base) {
+            Some((_, n)) => {
+                if fresh {
+                    *n += 1;
+                }
+                *n
+            }
+            None => {
+                self.counters.push((base.to_string(), 1));
+                1
+            }
+        }
+    }
+}
+
+/// A column name as the base of an anonymous bind name: SQLAlchemy's
+/// `sanitize_key` (runs of `%`, `(`, `)`, ` `, `$` become `_`), then its
+/// compiler's `bindname_escape_characters`.
+fn bind_base(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    let mut run = false;
+    for c in name.chars() {
+        if matches!(c, '%' | '(' | ')' | ' ' | '$') {
+            if !run {
+                out.push('_');
+            }
+            run = true;
+            continue;
+        }
+        run = false;
+        out.push(match c {
+            ':' => 'C',
+            '.' | '[' | ']' => '_',
+            c => c,
+        });
+    }
+    out.trim_matches('_').to_string()
+}
+
+/// The bind names of a rendered statement, in text order (`param_1`,
+/// `primary_keys_1`, ...); empty for a dialect of `?` placeholders.
+pub fn param_names(sql: &str) -> Vec<&str> {
+    let mut names = Vec::new();
+    let mut rest = sql;
+    while let Some(start) = rest.find('%') {
+        let after = &rest[start + 1..];
+        if let Some(escaped) = after.strip_prefix('%') {
+            rest = escaped;
+            continue;
+        }
+        match after.strip_prefix('(').and_then(|a| a.split_once(")s")) {
+            Some((name, tail)) => {
+                names.push(name);
+                rest = tail;
+            }
+            None => rest = after,
+        }
+    }
+    names
 }
 
 /// `value` as an SQL literal: `NULL`, `42`, `0.5`, `'it''s'`, `X'00ff'`.
@@ -400,15 +754,33 @@ pub fn literal(value: &Value) -> String {
     }
 }
 
-/// A rendered statement with its `?` placeholders replaced by the values
-/// as literals, runnable as it is in `sqlite3` (placeholders inside quoted
-/// text are left alone).
-pub fn inline_params(sql: &str, params: &[Value]) -> String {
+/// A rendered statement with its placeholders (`?`, or `%(name)s` with
+/// `%%` for `%`) replaced by the values as literals, runnable as it is in
+/// `sqlite3` or `psql` (a `?` inside quoted text is left alone).
+pub fn inline_params(dialect: &dyn Dialect, sql: &str, params: &[Value]) -> String {
+    let named = dialect.named_binds();
     let mut out = String::with_capacity(sql.len() + params.len() * 4);
     let mut next = params.iter();
     let mut quote = None;
-    for c in sql.chars() {
+    let mut chars = sql.char_indices().peekable();
+    while let Some((at, c)) = chars.next() {
         match (quote, c) {
+            (_, '%') if named && sql[at..].starts_with("%%") => {
+                chars.next();
+                out.push('%');
+                continue;
+            }
+            (_, '%') if named && sql[at..].starts_with("%(") => {
+                if let Some(len) = sql[at..].find(")s") {
+                    let value = next.next().map_or_else(|| "NULL".to_string(), literal);
+                    out.push_str(&value);
+                    let end = at + len + 2;
+                    while chars.peek().is_some_and(|(i, _)| *i < end) {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
             (None, '\'' | '"') => quote = Some(c),
             (Some(q), c) if c == q => quote = None,
             (None, '?') => {
@@ -439,6 +811,7 @@ mod tests {
         ];
         assert_eq!(
             inline_params(
+                &SQLITE,
                 "SELECT '?' WHERE a = ? AND b = ? AND c IN (?, ?, ?)",
                 &params
             ),

@@ -419,7 +419,11 @@ impl<'a> Session<'a> {
             (&query.before, "<"),
         ] {
             if key.is_some() {
-                let bind = crate::dialect::args(conditions.len() * arity, arity);
+                let first = conditions.len() * arity;
+                let bind = match entity.pk_columns().collect::<Vec<_>>()[..] {
+                    [column] => crate::dialect::arg_for(first, column),
+                    _ => crate::dialect::args(first, arity),
+                };
                 conditions.push(format!("{pk} {op} {bind}"));
             }
         }
@@ -685,13 +689,13 @@ impl<'a> Session<'a> {
         let conn = self.conn;
         conn.run(&prepared.sql, params, origin, |row| {
             if let Some(buffer) = reader.buffer.as_mut() {
-                let values = (0..row.as_ref().column_count())
+                let values = (0..row.column_count())
                     .map(|i| row.get_ref(i).map(owned))
                     .collect::<rusqlite::Result<Box<[Value]>>>()?;
                 buffer.push(values);
                 return Ok(());
             }
-            if reader.read(self, row)? {
+            if reader.read(self, &row)? {
                 // A subquery load is due: it runs once the statement is done.
                 reader.buffer = Some(Vec::new());
             }
@@ -1089,7 +1093,7 @@ trait RowValues {
     fn value(&self, index: usize) -> rusqlite::Result<ValueRef<'_>>;
 }
 
-impl RowValues for rusqlite::Row<'_> {
+impl RowValues for crate::db::Row<'_> {
     fn value(&self, index: usize) -> rusqlite::Result<ValueRef<'_>> {
         self.get_ref(index)
     }

@@ -18,7 +18,7 @@ const BLOG: &str = "assets/models/blog.toml";
 
 fn sample() -> (TracedConnection, Model) {
     let conn = TracedConnection::new(open_sample().unwrap());
-    let schema = Schema::read(conn.raw()).unwrap();
+    let schema = Schema::read(conn.sqlite().unwrap()).unwrap();
     let model = Model::load_file(Path::new(BLOG), &schema, false).unwrap();
     (conn, model)
 }
@@ -401,7 +401,8 @@ fn selectin_batches_500_keys_over_1234_users() {
     // Every post is loaded once, and each user got its own.
     let posts: usize = ws
         .conn
-        .raw()
+        .sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM posts", [], |r| r.get::<_, i64>(0))
         .unwrap() as usize;
     assert_eq!(count_children(&outcome.graph), posts);
@@ -507,7 +508,7 @@ fn chunksize_from_the_model_file_sets_the_batch() {
     let file = dir.path().join("chunked.toml");
     std::fs::write(&file, text).unwrap();
     let conn = TracedConnection::new(open_sample().unwrap());
-    let schema = Schema::read(conn.raw()).unwrap();
+    let schema = Schema::read(conn.sqlite().unwrap()).unwrap();
     let model = Model::load_file(&file, &schema, false).unwrap();
     let posts = model.rel_by_name(entity(&model, "User"), "posts").unwrap();
     assert_eq!(model.rel(posts).chunksize, 2);
@@ -612,7 +613,8 @@ fn dynamic_query_with_filter_order_and_limit() {
     // The same rows plain SQL finds.
     let expected: Vec<i64> = {
         let mut stmt = conn
-            .raw()
+            .sqlite()
+            .unwrap()
             .prepare(
                 "SELECT id FROM posts WHERE user_id = 1 AND title LIKE '%Post%' \
                  ORDER BY id DESC LIMIT 2 OFFSET 1",
@@ -632,7 +634,8 @@ fn dynamic_query_with_filter_order_and_limit() {
 
     // count() wraps the query.
     let all: i64 = conn
-        .raw()
+        .sqlite()
+        .unwrap()
         .query_row(
             "SELECT count(*) FROM posts WHERE user_id = 1 AND title LIKE '%Post%'",
             [],
@@ -712,7 +715,8 @@ fn dynamic_refuses_what_is_not_one_expression() {
     assert_eq!(conn.log().statements.len(), before);
     // The users table is still there.
     let n: i64 = conn
-        .raw()
+        .sqlite()
+        .unwrap()
         .query_row("SELECT count(*) FROM users", [], |r| r.get(0))
         .unwrap();
     assert!(n > 0);

@@ -382,7 +382,7 @@ fn count(graph: &[GraphNode]) -> usize {
 
 fn check_blog(blog: &Blog, limit: Option<i64>, choices: &[usize; 3]) -> Result<(), TestCaseError> {
     let conn = TracedConnection::new(blog.build());
-    let schema = Schema::read(conn.raw()).unwrap();
+    let schema = Schema::read(conn.sqlite().unwrap()).unwrap();
     let model = Model::from_text("blog.toml", BLOG_TOML.to_string(), &schema, false).unwrap();
     let user = model.entity_by_name("User").unwrap();
     let tag = model.entity_by_name("Tag").unwrap();
@@ -460,6 +460,6 @@ proptest! {
             prop_assert_eq!(&shape, &sql);
         }
         let params = vec![rusqlite::types::Value::Text("it's".into()); n];
-        let _ = loadscope::dialect::inline_params(&sql, &params);
+        let _ = loadscope::dialect::inline_params(&loadscope::dialect::SQLITE, &sql, &params);
     }
 }

@@ -947,7 +947,8 @@ fn shift_y_copies_a_statement_that_runs_as_it_is() {
     // It runs, with no parameters, and finds John's two posts.
     let rows: i64 = ws
         .conn
-        .raw()
+        .sqlite()
+        .unwrap()
         .query_row(
             &format!("SELECT count(*) FROM ({})", copied.trim_end_matches(';')),
             [],

@@ -2,7 +2,7 @@
 //! contract, see the README), Markdown for posts.
 
 use crate::analysis::{self, Analysis, Repeat, format_duration};
-use crate::db::value::{value_to_json, value_to_text};
+use crate::db::value::value_to_json;
 use crate::navigation::{GraphNode, Outcome};
 use serde::Serialize;
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
@@ -260,16 +260,6 @@ pub fn duplicated_rows(outcome: &Outcome) -> usize {
         .sum()
 }
 
-fn params_text(params: &[rusqlite::types::Value]) -> String {
-    let shown: Vec<String> = params.iter().take(12).map(value_to_text).collect();
-    let more = if params.len() > 12 {
-        format!(", … {} more", params.len() - 12)
-    } else {
-        String::new()
-    };
-    format!("[{}{more}]", shown.join(", "))
-}
-
 fn repeat_note(repeat: Repeat) -> String {
     match repeat {
         Repeat::Unique => String::new(),
@@ -312,7 +302,10 @@ pub fn to_text(outcome: &Outcome) -> String {
             crate::analysis::shape::fold_key_lists(&s.sql)
         ));
         if !s.params.is_empty() {
-            out.push_str(&format!("     {}\n", params_text(&s.params)));
+            out.push_str(&format!(
+                "     {}\n",
+                crate::db::value::params_shown(&s.sql, &s.params)
+            ));
         }
     }
     out.push_str(&loader_table(&analysis));
@@ -401,7 +394,7 @@ pub fn to_markdown(outcome: &Outcome) -> String {
             "-- #{} {} {}\n{};\n",
             s.seq,
             s.origin.loader,
-            params_text(&s.params),
+            crate::db::value::params_shown(&s.sql, &s.params),
             s.sql
         ));
     }

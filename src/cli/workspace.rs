@@ -1,8 +1,10 @@
-//! What every command starts from: a database (the built-in sample, or a
-//! user's file opened read-only), its schema, and a model (a file, the
+//! What every command starts from: a database (the built-in sample, a
+//! user's file opened read-only, or a PostgreSQL server in read-only
+//! transactions), its schema, and a model (a file, the
 //! sample's, or inferred from foreign keys).
 
 use crate::db::open::{open_read_only, open_sample};
+use crate::db::postgresql::{self, PgConnection};
 use crate::db::{Schema, TracedConnection};
 use crate::model::{Model, infer};
 use anyhow::{Context, Result};
@@ -25,11 +27,32 @@ pub struct Workspace {
 /// Opens the database and the model: `models` as `--model` gave them
 /// (none: the sample's model, or one inferred from a user database).
 pub fn open(db: Option<&Path>, models: &[PathBuf], lenient: bool) -> Result<Workspace> {
-    let (conn, db_name) = match db {
-        None => (open_sample()?, "sample (blog.sql)".to_string()),
-        Some(path) => (open_read_only(path)?, file_name(path)),
+    let (conn, schema, db_name) = match db {
+        Some(url) if postgresql::is_url(&url.to_string_lossy()) => {
+            let pg = PgConnection::connect(&url.to_string_lossy())?;
+            let schema = pg
+                .schema()
+                .with_context(|| format!("{}: reading the schema", pg.describe()))?;
+            if schema.tables.is_empty() {
+                anyhow::bail!(
+                    "{}: no tables on the search_path, so there is nothing to browse",
+                    pg.describe()
+                );
+            }
+            let name = pg.database().to_string();
+            let conn = TracedConnection::postgres(pg, &crate::dialect::POSTGRESQL);
+            (conn, schema, name)
+        }
+        _ => {
+            let (conn, db_name) = match db {
+                None => (open_sample()?, "sample (blog.sql)".to_string()),
+                Some(path) => (open_read_only(path)?, file_name(path)),
+            };
+            let schema =
+                Schema::read(&conn).with_context(|| format!("{db_name}: reading the schema"))?;
+            (TracedConnection::new(conn), schema, db_name)
+        }
     };
-    let schema = Schema::read(&conn).with_context(|| format!("{db_name}: reading the schema"))?;
     let (model, model_name) = match (models, db) {
         ([path], _) => (
             Model::load_files(models, &schema, lenient)?,
@@ -46,7 +69,7 @@ pub fn open(db: Option<&Path>, models: &[PathBuf], lenient: bool) -> Result<Work
         ([], Some(path)) => (inferred(&schema, path)?, "inferred".to_string()),
     };
     Ok(Workspace {
-        conn: TracedConnection::new(conn),
+        conn,
         schema,
         model,
         db_name,

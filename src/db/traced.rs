@@ -1,11 +1,14 @@
-//! The traced connection: the only way SQL reaches SQLite. Every statement is
-//! timed with `Instant` and recorded with the loader that issued it.
+//! The traced connection: the only way SQL reaches the database (SQLite or
+//! PostgreSQL). Every statement is timed with `Instant` and recorded with
+//! the loader that issued it.
 
 use super::log::{NoSql, Origin, QueryLog, Statement, Step};
+use super::postgresql::PgConnection;
+use super::row::Row;
 use crate::dialect::Dialect;
 use crate::strategy::Strategy;
 use anyhow::{Context, Result};
-use rusqlite::{Connection, Row, params_from_iter, types::Value};
+use rusqlite::{Connection, params_from_iter, types::Value};
 use std::cell::{Cell, RefCell};
 use std::sync::Arc;
 use std::time::Instant;
@@ -13,8 +16,15 @@ use std::time::Instant;
 /// The longest string or blob a statement may make (256 MB).
 pub const MAX_VALUE_LEN: i32 = 256 * 1024 * 1024;
 
+/// The database a session's statements go to.
+pub enum Backend {
+    Sqlite(Connection),
+    /// Boxed: a PostgreSQL client is three times a SQLite handle.
+    Postgres(Box<PgConnection>),
+}
+
 pub struct TracedConnection {
-    conn: Connection,
+    conn: Backend,
     dialect: &'static dyn Dialect,
     log: RefCell<QueryLog>,
     step: Cell<Option<usize>>,
@@ -33,9 +43,18 @@ impl TracedConnection {
         // gigabytes. (SQLite's default is 1 GB; values stored in the
         // database up to this size read as before.)
         let _ = conn.set_limit(rusqlite::limits::Limit::SQLITE_LIMIT_LENGTH, MAX_VALUE_LEN);
+        Self::with_backend(Backend::Sqlite(conn), &crate::dialect::SQLITE)
+    }
+
+    /// A PostgreSQL connection, its statements spelt by `dialect`.
+    pub fn postgres(conn: PgConnection, dialect: &'static dyn Dialect) -> TracedConnection {
+        Self::with_backend(Backend::Postgres(Box::new(conn)), dialect)
+    }
+
+    fn with_backend(conn: Backend, dialect: &'static dyn Dialect) -> TracedConnection {
         TracedConnection {
             conn,
-            dialect: &crate::dialect::SQLITE,
+            dialect,
             log: RefCell::new(QueryLog::default()),
             step: Cell::new(None),
             pending: RefCell::new(None),
@@ -55,21 +74,28 @@ impl TracedConnection {
         sql: &Arc<str>,
         params: Vec<Value>,
         origin: Origin,
-        mut on_row: impl FnMut(&Row<'_>) -> Result<()>,
+        mut on_row: impl FnMut(Row<'_>) -> Result<()>,
     ) -> Result<usize> {
         let started = Instant::now();
-        let mut stmt = self
-            .conn
-            .prepare_cached(sql)
-            .with_context(|| format!("preparing `{sql}`"))?;
-        let mut rows = stmt
-            .query(params_from_iter(params.iter()))
-            .with_context(|| format!("running `{sql}`"))?;
-        let mut count = 0;
-        while let Some(row) = rows.next().with_context(|| format!("reading `{sql}`"))? {
-            on_row(row)?;
-            count += 1;
-        }
+        let count = match &self.conn {
+            Backend::Sqlite(conn) => {
+                let mut stmt = conn
+                    .prepare_cached(sql)
+                    .with_context(|| format!("preparing `{sql}`"))?;
+                let mut rows = stmt
+                    .query(params_from_iter(params.iter()))
+                    .with_context(|| format!("running `{sql}`"))?;
+                let mut count = 0;
+                while let Some(row) = rows.next().with_context(|| format!("reading `{sql}`"))? {
+                    on_row(Row::Sqlite(row))?;
+                    count += 1;
+                }
+                count
+            }
+            Backend::Postgres(conn) => conn
+                .query(sql, &params, |values| on_row(Row::Values(values)))
+                .with_context(|| format!("running `{sql}`"))?,
+        };
         let duration = started.elapsed();
         let mut log = self.log.borrow_mut();
         // A step enters the log with its first statement.
@@ -157,10 +183,19 @@ impl TracedConnection {
         *self.log.borrow_mut() = log;
     }
 
-    /// `EXPLAIN QUERY PLAN` for a logged statement. Not itself logged: it is
-    /// the user's question about a statement, not a loader's work.
-    pub fn explain(&self, sql: &str, params: &[Value]) -> Result<Vec<String>> {
-        let mut stmt = self.conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
+    /// The query plan of a logged statement: SQLite's `EXPLAIN QUERY PLAN`
+    /// as a tree, PostgreSQL's `EXPLAIN` (with `analyze`, `EXPLAIN
+    /// (ANALYZE, BUFFERS)`, which runs it). Not itself logged: it is the
+    /// user's question about a statement, not a loader's work.
+    pub fn explain(&self, sql: &str, params: &[Value], analyze: bool) -> Result<Vec<String>> {
+        let conn = match &self.conn {
+            Backend::Postgres(conn) => return conn.explain(sql, params, analyze),
+            Backend::Sqlite(_) if analyze => anyhow::bail!(
+                "EXPLAIN ANALYZE is PostgreSQL's; SQLite has EXPLAIN QUERY PLAN only (e)"
+            ),
+            Backend::Sqlite(conn) => conn,
+        };
+        let mut stmt = conn.prepare(&format!("EXPLAIN QUERY PLAN {sql}"))?;
         let mut lines = Vec::new();
         let mut depth_of: Vec<(i64, usize)> = Vec::new();
         let mut rows = stmt.query(params_from_iter(params.iter()))?;
@@ -178,9 +213,37 @@ impl TracedConnection {
         Ok(lines)
     }
 
-    /// The raw connection, for schema reading (not traced: that is
-    /// loadscope's own work, not a loader's).
-    pub fn raw(&self) -> &Connection {
+    /// A count loadscope asks for itself (not traced: it is loadscope's
+    /// own question, not a loader's).
+    pub fn count(&self, sql: &str, params: &[Value]) -> Result<i64> {
+        match &self.conn {
+            Backend::Sqlite(conn) => {
+                Ok(conn.query_row(sql, params_from_iter(params), |r| r.get(0))?)
+            }
+            Backend::Postgres(conn) => {
+                let mut n = 0;
+                conn.query(sql, params, |row| {
+                    if let Some(Value::Integer(i)) = row.first() {
+                        n = *i;
+                    }
+                    Ok(())
+                })?;
+                Ok(n)
+            }
+        }
+    }
+
+    /// The SQLite connection, for what only SQLite has (interrupting a
+    /// statement); `None` on PostgreSQL, whose server stops a statement
+    /// itself at its `statement_timeout`.
+    pub fn sqlite(&self) -> Option<&Connection> {
+        match &self.conn {
+            Backend::Sqlite(conn) => Some(conn),
+            Backend::Postgres(_) => None,
+        }
+    }
+
+    pub fn backend(&self) -> &Backend {
         &self.conn
     }
 }

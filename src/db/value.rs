@@ -123,6 +123,30 @@ pub fn value_to_text(value: &Value) -> String {
     }
 }
 
+/// A statement's parameters as shown, at most 12: `[1, 2]`, or by name
+/// where the statement names its binds (`{param_1: 1, param_2: 0}`).
+pub fn params_shown(sql: &str, params: &[Value]) -> String {
+    const SHOWN: usize = 12;
+    let names = crate::dialect::param_names(sql);
+    let named = !names.is_empty() && names.len() == params.len();
+    let shown: Vec<String> = params
+        .iter()
+        .take(SHOWN)
+        .enumerate()
+        .map(|(i, value)| match named {
+            true => format!("{}: {}", names[i], value_to_text(value)),
+            false => value_to_text(value),
+        })
+        .collect();
+    let more = if params.len() > SHOWN {
+        format!(", … {} more", params.len() - SHOWN)
+    } else {
+        String::new()
+    };
+    let (open, close) = if named { ('{', '}') } else { ('[', ']') };
+    format!("{open}{}{more}{close}", shown.join(", "))
+}
+
 /// Reads a column as an owned value; text that is not valid UTF-8 is kept
 /// lossily instead of failing the whole load.
 pub fn owned(value: ValueRef<'_>) -> Value {

@@ -6,10 +6,10 @@
 use super::select::{parent_key, per_parent_spec};
 use super::sql::{LabelStyle, SelectSpec};
 use super::{Loader, Strategy};
+use crate::db::TracedConnection;
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, Related, Session};
 use anyhow::{Result, bail};
-use rusqlite::Connection;
 use rusqlite::types::Value;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -198,8 +198,12 @@ fn check_word(what: &str, word: &str) -> Result<()> {
 }
 
 /// Runs `run`, interrupting its statement if it takes longer than
-/// [`QUERY_TIMEOUT`]. Only used for statements holding typed text.
-fn with_deadline<T>(conn: &Connection, run: impl FnOnce() -> Result<T>) -> Result<T> {
+/// [`QUERY_TIMEOUT`]. Only used for statements holding typed text. (A
+/// PostgreSQL server stops any statement at its `statement_timeout`.)
+fn with_deadline<T>(conn: &TracedConnection, run: impl FnOnce() -> Result<T>) -> Result<T> {
+    let Some(conn) = conn.sqlite() else {
+        return run();
+    };
     let handle = conn.get_interrupt_handle();
     let fired = Arc::new(AtomicBool::new(false));
     let (done, wait) = mpsc::channel::<()>();
@@ -251,8 +255,8 @@ pub fn query(
             .execute(&prepared, params, origin, node, None)?
             .objects());
     }
-    let raw = session.conn.raw();
-    with_deadline(raw, || {
+    let conn = session.conn;
+    with_deadline(conn, || {
         Ok(session
             .execute(&prepared, params, origin, node, None)?
             .objects())
@@ -277,9 +281,9 @@ pub fn count(
     .into();
     let mut n = 0;
     let origin = session.origin(node, Strategy::Dynamic);
-    with_deadline(session.conn.raw(), || {
+    with_deadline(session.conn, || {
         session.conn.run(&sql, params, origin, |row| {
-            n = row.get(0)?;
+            n = row.get_i64(0)?;
             Ok(())
         })
     })?;

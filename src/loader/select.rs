@@ -5,7 +5,7 @@
 use super::sql::{LabelStyle, Order, SelectSpec, class_criterion, link_equality};
 use super::{Loader, Strategy};
 use crate::db::Key;
-use crate::dialect::{arg, ident, qualified};
+use crate::dialect::{arg, arg_named, ident, qualified};
 use crate::model::{Direction, Join};
 use crate::plan::NodeId;
 use crate::session::{Access, ObjId, Prepared, QueryKind, Related, Session};
@@ -76,13 +76,21 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
     let (where_clause, link) = match &rel.join {
         Join::Direct { .. } => {
             let pairs = model.direct_pairs(rel);
-            // The parent's key, bound in key order.
+            // The parent's key, bound in key order. A many-to-one that is
+            // a get binds `pk_1`, `pk_2` as `Mapper._get_clause` does.
+            let get = rel.direction != Direction::OneToMany && model.uses_get(rel);
             let terms: Vec<String> = pairs
                 .iter()
                 .enumerate()
                 .map(|(i, (_, t))| {
                     if rel.direction == Direction::OneToMany {
                         format!("{} = {}", arg(i), column(*t))
+                    } else if let Some(k) = target.pk.iter().position(|c| c == t).filter(|_| get) {
+                        format!(
+                            "{} = {}",
+                            column(*t),
+                            arg_named(i, &format!("pk_{}", k + 1))
+                        )
                     } else {
                         format!("{} = {}", column(*t), arg(i))
                     }

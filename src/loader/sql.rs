@@ -6,7 +6,7 @@
 //! adds the joined eager loads below it and returns the text together with
 //! the [`Slot`]s that say which result column feeds which object.
 
-use crate::dialect::{Bind, Dialect, constant, ident, qualified};
+use crate::dialect::{Bind, Dialect, constants_in, ident, qualified};
 use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
 use crate::plan::NodeId;
 use std::collections::HashMap;
@@ -412,11 +412,10 @@ pub fn class_criterion(model: &Model, entity: EntityId, qualifier: &str) -> Opti
     if poly.criterion.is_empty() {
         return None;
     }
-    let values: Vec<String> = poly.criterion.iter().map(constant).collect();
     Some(format!(
         "{} IN ({})",
         qualified(qualifier, &e.columns[on]),
-        values.join(", ")
+        constants_in(&e.columns[on], &poly.criterion)
     ))
 }
 

@@ -237,10 +237,7 @@ impl<'a> App<'a> {
         }
         let (count, binds) = crate::dialect::render(ws.conn.dialect(), &count);
         let params = crate::dialect::Bind::resolve(&binds, Vec::new());
-        let total: i64 =
-            ws.conn
-                .raw()
-                .query_row(&count, rusqlite::params_from_iter(params), |r| r.get(0))?;
+        let total = ws.conn.count(&count, &params)?;
         // The explorer shows what needed no SQL too.
         ws.conn.keep_no_sql();
         let session = Session::new(&ws.model, &ws.conn, LoadPlan::new(root));

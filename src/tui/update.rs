@@ -212,7 +212,7 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
             if let Some(i) = app.log_cursor {
                 let log = app.ws.conn.log();
                 let s = &log.statements[i];
-                let sql = crate::dialect::inline_params(&s.sql, &s.params);
+                let sql = crate::dialect::inline_params(app.ws.conn.dialect(), &s.sql, &s.params);
                 drop(log);
                 app.pending_copy = Some(format!("{sql};"));
                 app.set_status(
@@ -281,7 +281,7 @@ fn explain(app: &mut App) -> anyhow::Result<()> {
         let s = &log.statements[i];
         (s.sql.to_string(), s.params.clone(), s.seq)
     };
-    let plan = app.ws.conn.explain(&sql, &params)?;
+    let plan = app.ws.conn.explain(&sql, &params, false)?;
     app.explain = Some((seq, plan));
     Ok(())
 }

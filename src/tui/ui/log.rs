@@ -4,7 +4,6 @@
 use super::fit;
 use crate::analysis::shape::shape;
 use crate::analysis::{self, Repeat, format_duration_fixed, thousands};
-use crate::db::value::value_to_text;
 use crate::tui::app::App;
 use crate::tui::keymap::Focus;
 use crate::tui::log_rows;
@@ -345,12 +344,11 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
             .map(|l| Line::from(Span::styled(l.to_string(), theme.sql))),
     );
     if !s.params.is_empty() {
-        let mut params: Vec<String> = s.params.iter().take(12).map(value_to_text).collect();
-        if s.params.len() > 12 {
-            params.push(format!("… {} in all", s.params.len()));
-        }
         lines.push(Line::from(Span::styled(
-            format!("params: [{}]", params.join(", ")),
+            format!(
+                "params: {}",
+                crate::db::value::params_shown(&s.sql, &s.params)
+            ),
             theme.dim,
         )));
     }
