@@ -2,6 +2,8 @@
 // Each test file uses its own subset of these.
 #![allow(dead_code)]
 
+pub mod pg;
+
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
