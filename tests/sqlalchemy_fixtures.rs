@@ -12,7 +12,13 @@
 //! SQLModel application's); the same navigation through loadscope
 //! must send the same statements (modulo whitespace) with the same
 //! parameters, build the same object graph and raise the same errors.
+//! tests/fixtures/sqlalchemy_postgresql holds the sample's navigations as
+//! SQLAlchemy sends them through psycopg2 to a PostgreSQL server
+//! (scripts/pg_oracle.py); loadscope runs them on a throwaway server.
 
+mod common;
+
+use loadscope::db::postgresql::PgConnection;
 use loadscope::db::{Schema, TracedConnection, open::open_sample};
 use loadscope::loader::Strategy;
 use loadscope::model::Model;
@@ -34,17 +40,47 @@ struct Subject {
     /// fixture).
     models: &'static [&'static str],
     at_least: usize,
+    /// Run on a PostgreSQL server rather than SQLite.
+    postgresql: bool,
 }
 
 impl Subject {
-    fn open(&self) -> Connection {
-        let Some(script) = self.script else {
-            return open_sample().unwrap();
+    /// The subject's database, once per run of its fixtures: `None` for
+    /// SQLite (each fixture gets a fresh in-memory copy), a server
+    /// database's URL for PostgreSQL.
+    fn prepare(&self) -> Option<String> {
+        if !self.postgresql {
+            return None;
+        }
+        let cluster = common::pg::cluster();
+        let url = cluster.new_database("fixtures");
+        let db = url.rsplit('/').next().unwrap();
+        let script = std::fs::read_to_string(self.script.unwrap_or("sample-db/blog.sql")).unwrap();
+        cluster.psql(db, &script);
+        Some(url)
+    }
+
+    /// A fresh connection and the schema it reads.
+    fn open(&self, server: Option<&str>) -> (TracedConnection, Schema) {
+        if let Some(url) = server {
+            let pg = PgConnection::connect(url).unwrap();
+            let schema = pg.schema().unwrap();
+            return (
+                TracedConnection::postgres(pg, &loadscope::dialect::POSTGRESQL),
+                schema,
+            );
+        }
+        let conn = match self.script {
+            None => open_sample().unwrap(),
+            Some(script) => {
+                let conn = Connection::open_in_memory().unwrap();
+                conn.execute_batch(&std::fs::read_to_string(script).unwrap())
+                    .unwrap();
+                conn
+            }
         };
-        let conn = Connection::open_in_memory().unwrap();
-        conn.execute_batch(&std::fs::read_to_string(script).unwrap())
-            .unwrap();
-        conn
+        let schema = Schema::read(&conn).unwrap();
+        (TracedConnection::new(conn), schema)
     }
 }
 
@@ -53,6 +89,7 @@ const SAMPLE: Subject = Subject {
     script: None,
     models: &["assets/models/blog.toml"],
     at_least: 552,
+    postgresql: false,
 };
 
 const SHAPES: Subject = Subject {
@@ -60,6 +97,7 @@ const SHAPES: Subject = Subject {
     script: Some("tests/fixtures/shapes/shapes.sql"),
     models: &["tests/fixtures/shapes/shapes.toml"],
     at_least: 473,
+    postgresql: false,
 };
 
 const INHERITANCE: Subject = Subject {
@@ -70,6 +108,7 @@ const INHERITANCE: Subject = Subject {
         "tests/fixtures/inheritance/models.py",
     ],
     at_least: 378,
+    postgresql: false,
 };
 
 const FLASK: Subject = Subject {
@@ -77,6 +116,7 @@ const FLASK: Subject = Subject {
     script: Some("tests/fixtures/flask/app.sql"),
     models: &["tests/fixtures/flask/models.py"],
     at_least: 68,
+    postgresql: false,
 };
 
 const SQLMODEL: Subject = Subject {
@@ -84,12 +124,25 @@ const SQLMODEL: Subject = Subject {
     script: Some("tests/fixtures/sqlmodel/app.sql"),
     models: &["tests/fixtures/sqlmodel/models.py"],
     at_least: 28,
+    postgresql: false,
 };
 
-fn check(subject: &Subject, model_path: &str, path: &Path) -> Result<(), String> {
+const POSTGRESQL: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_postgresql",
+    script: None,
+    models: &["assets/models/blog.toml"],
+    at_least: 552,
+    postgresql: true,
+};
+
+fn check(
+    subject: &Subject,
+    server: Option<&str>,
+    model_path: &str,
+    path: &Path,
+) -> Result<(), String> {
     let fixture: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
-    let conn = TracedConnection::new(subject.open());
-    let schema = Schema::read(conn.raw()).unwrap();
+    let (conn, schema) = subject.open(server);
     let mut model = Model::load_file(Path::new(model_path), &schema, false).unwrap();
     // A mapping's innerjoin=True under lazy="select".
     for (key, setting) in fixture["mapping"].as_object().into_iter().flatten() {
@@ -163,12 +216,15 @@ fn check(subject: &Subject, model_path: &str, path: &Path) -> Result<(), String>
                 i + 1
             ));
         }
-        let params: Vec<Value> = g
-            .params
-            .iter()
-            .map(loadscope::db::value::value_to_json)
-            .collect();
-        if e["params"].as_array().unwrap() != &params {
+        let values = g.params.iter().map(loadscope::db::value::value_to_json);
+        // PostgreSQL's binds are named: the fixture maps names to values.
+        let params: Value = if e["params"].is_object() {
+            let names = loadscope::dialect::param_names(&g.sql);
+            Value::Object(names.iter().map(|n| n.to_string()).zip(values).collect())
+        } else {
+            Value::Array(values.collect())
+        };
+        if e["params"] != params {
             problems.push(format!(
                 "statement {} params: sqlalchemy {} loadscope {:?}",
                 i + 1,
@@ -253,6 +309,12 @@ fn every_sqlmodel_fixture_matches_sqlalchemy() {
     check_all(&SQLMODEL);
 }
 
+/// The sample's navigations on PostgreSQL, as psycopg2 sends them.
+#[test]
+fn every_postgresql_fixture_matches_sqlalchemy() {
+    check_all(&POSTGRESQL);
+}
+
 fn check_all(subject: &Subject) {
     let mut paths: Vec<_> = std::fs::read_dir(subject.fixtures)
         .unwrap()
@@ -265,11 +327,12 @@ fn check_all(subject: &Subject) {
         "fixtures missing: {}",
         paths.len()
     );
+    let server = subject.prepare();
     for model in subject.models {
         let failures: Vec<String> = paths
             .iter()
             .filter_map(|p| {
-                check(subject, model, p)
+                check(subject, server.as_deref(), model, p)
                     .err()
                     .map(|e| format!("== {}\n{e}", p.file_name().unwrap().to_string_lossy()))
             })
