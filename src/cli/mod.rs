@@ -6,6 +6,7 @@ pub mod budget;
 pub mod compare;
 pub mod report;
 pub mod sample;
+pub mod sample_postgresql;
 pub mod trace;
 pub mod workspace;
 

@@ -70,6 +70,9 @@ pub fn generate(options: &SampleOptions) -> Result<SampleSummary> {
     );
 
     let out = &options.out;
+    if crate::db::postgresql::is_url(&out.to_string_lossy()) {
+        return super::sample_postgresql::generate(options, &out.to_string_lossy());
+    }
     // Checked before the work too, so a mistake costs nothing.
     if !options.force && exists(out)? {
         bail!(already_exists(out));
@@ -159,11 +162,20 @@ fn write_database(path: &Path, options: &SampleOptions) -> Result<SampleSummary>
     )
     .with_context(|| format!("{shown}: cannot configure the new database"))?;
 
+    let summary = fill(&mut conn, options).with_context(|| format!("{shown}: writing"))?;
+    conn.close()
+        .map_err(|(_, error)| error)
+        .with_context(|| format!("{shown}: closing the database"))?;
+    Ok(summary)
+}
+
+/// Creates the sample's tables in `conn` and generates its rows and
+/// indexes, in one transaction.
+pub(super) fn fill(conn: &mut Connection, options: &SampleOptions) -> Result<SampleSummary> {
     let (tables, indexes) = sample_schema();
     let tx = conn.transaction()?;
     for statement in &tables {
-        tx.execute_batch(statement)
-            .with_context(|| format!("{shown}: creating the schema"))?;
+        tx.execute_batch(statement).context("creating the schema")?;
     }
     let mut rng = SplitMix64::new(options.seed);
     let users = insert_users(&tx, &mut rng, options.users).context("inserting users")?;
@@ -172,28 +184,22 @@ fn write_database(path: &Path, options: &SampleOptions) -> Result<SampleSummary>
         .insert_all(&mut rng)
         .context("inserting posts")?;
     for statement in &indexes {
-        tx.execute_batch(statement)
-            .with_context(|| format!("{shown}: creating an index"))?;
+        tx.execute_batch(statement).context("creating an index")?;
     }
-    tx.commit()
-        .with_context(|| format!("{shown}: committing the rows"))?;
-    let summary = SampleSummary {
+    tx.commit().context("committing the rows")?;
+    Ok(SampleSummary {
         users,
         posts,
         comments,
         tags,
         post_tags,
-    };
-    conn.close()
-        .map_err(|(_, error)| error)
-        .with_context(|| format!("{shown}: closing the database"))?;
-    Ok(summary)
+    })
 }
 
 /// The sample's DDL, split into the table statements and the index
 /// statements (which run after the rows are in). The DDL is everything in
 /// [`SAMPLE_SQL`] before its first `INSERT` line.
-fn sample_schema() -> (Vec<&'static str>, Vec<&'static str>) {
+pub(super) fn sample_schema() -> (Vec<&'static str>, Vec<&'static str>) {
     let mut tables = Vec::new();
     let mut indexes = Vec::new();
     let mut statement_start = None;

@@ -44,19 +44,7 @@ impl PgConnection {
     /// URL leaves out) and begins the read-only transaction every statement
     /// runs in.
     pub fn connect(url: &str) -> Result<PgConnection> {
-        let mut config: Config = url.parse().map_err(|e| {
-            anyhow!(
-                "{}: not a PostgreSQL URL ({e}); expected postgresql://USER@HOST:PORT/DATABASE",
-                redact(url)
-            )
-        })?;
-        apply_environment(&mut config, &|name| std::env::var(name).ok());
-        if config.get_password().is_none()
-            && let Some(password) = pgpass_password(&config, &|name| std::env::var(name).ok())
-        {
-            config.password(password);
-        }
-        config.application_name("loadscope");
+        let (mut config, shown) = client_config(url)?;
         // Read-only from the first statement on, with timeouts, whatever
         // the transaction: a write is refused by the server itself.
         config.options(&format!(
@@ -64,12 +52,6 @@ impl PgConnection {
             STATEMENT_TIMEOUT.as_millis(),
             LOCK_TIMEOUT.as_millis()
         ));
-        let shown = describe(&config);
-        if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
-            bail!(
-                "{shown}: sslmode=require asks for TLS, which loadscope does not speak yet; connect over a local socket or an SSH tunnel"
-            );
-        }
         let mut client = config
             .connect(NoTls)
             .map_err(|e| anyhow!("{shown}: cannot connect: {}", reason(&e)))?;
@@ -251,6 +233,32 @@ impl PgConnection {
         }
         Ok(schema)
     }
+}
+
+/// The configuration of a URL as libpq would complete it (`PG*`
+/// variables, `.pgpass`, its defaults), and how to name the connection in
+/// messages (`postgresql://user@host:port/db`, never with a password).
+pub fn client_config(url: &str) -> Result<(Config, String)> {
+    let mut config: Config = url.parse().map_err(|e| {
+        anyhow!(
+            "{}: not a PostgreSQL URL ({e}); expected postgresql://USER@HOST:PORT/DATABASE",
+            redact(url)
+        )
+    })?;
+    apply_environment(&mut config, &|name| std::env::var(name).ok());
+    if config.get_password().is_none()
+        && let Some(password) = pgpass_password(&config, &|name| std::env::var(name).ok())
+    {
+        config.password(password);
+    }
+    config.application_name("loadscope");
+    let shown = describe(&config);
+    if matches!(config.get_ssl_mode(), postgres::config::SslMode::Require) {
+        bail!(
+            "{shown}: sslmode=require asks for TLS, which loadscope does not speak yet; connect over a local socket or an SSH tunnel"
+        );
+    }
+    Ok((config, shown))
 }
 
 /// The displayed statement as the server runs it: `%(name)s` becomes `$n`
