@@ -332,7 +332,7 @@ fn navigation_keys_move_expand_and_collapse() {
     assert!(
         app.explain
             .as_ref()
-            .is_some_and(|(_, plan)| !plan.is_empty())
+            .is_some_and(|(_, _, plan)| !plan.is_empty())
     );
     key(&mut app, KeyCode::Char('y'));
     assert!(

@@ -9,16 +9,42 @@
 /// three placeholders, or of tuples, are counted. Text in quotes is kept
 /// as it is.
 pub fn shape(sql: &str) -> String {
-    condense(sql, true, "…")
+    condense(sql, true, |_, keys| format!("… {keys} keys"))
 }
 
 /// Only the key lists folded, the rest as sent: `IN (?, … 500 keys)`,
 /// for text reports that print the statement itself.
 pub fn fold_key_lists(sql: &str) -> String {
-    condense(sql, false, "?, …")
+    condense(sql, false, |first, keys| format!("{first}, … {keys} keys"))
 }
 
-fn condense(sql: &str, fold_select: bool, keys_mark: &str) -> String {
+/// The statement laid out on lines by clause (sqlformat), key lists
+/// folded into a comment, for reading a whole statement.
+pub fn pretty(sql: &str) -> String {
+    // sqlformat would split `%(name)s` (and psycopg's `::INTEGER`); it
+    // keeps a quoted identifier whole, so each bind goes in as one.
+    const GUARD: char = '\u{1}';
+    let mut guarded = String::with_capacity(sql.len() + 16);
+    let folded = condense(sql, false, |first, keys| {
+        format!("{first}, /* … {keys} keys */")
+    });
+    for token in tokenize(&folded) {
+        if token.is_bind() && token.text != "?" {
+            guarded.push_str(&format!("\"{GUARD}{}{GUARD}\"", token.text));
+        } else {
+            guarded.push_str(token.text);
+        }
+    }
+    sqlformat::format(
+        &guarded,
+        &sqlformat::QueryParams::None,
+        &sqlformat::FormatOptions::default(),
+    )
+    .replace(&format!("\"{GUARD}"), "")
+    .replace(&format!("{GUARD}\""), "")
+}
+
+fn condense(sql: &str, fold_select: bool, keys_mark: impl Fn(&str, usize) -> String) -> String {
     let tokens = tokenize(sql);
     let mut out = String::with_capacity(sql.len() / 2);
     let mut i = 0;
@@ -49,7 +75,11 @@ fn condense(sql: &str, fold_select: bool, keys_mark: &str) -> String {
                     .map(|t| t.text)
                     .collect::<String>(),
             );
-            out.push_str(&format!("({keys_mark} {keys} keys)"));
+            let first = tokens[open + 1..close]
+                .iter()
+                .find(|t| t.is_bind())
+                .map_or("?", |t| t.text);
+            out.push_str(&format!("({})", keys_mark(first, keys)));
             i = close + 1;
             continue;
         }
@@ -67,6 +97,11 @@ struct Token<'a> {
 impl Token<'_> {
     fn is_word(&self, word: &str) -> bool {
         self.text.eq_ignore_ascii_case(word)
+    }
+
+    /// A bound parameter: `?`, or pyformat's `%(name)s` (with a cast).
+    fn is_bind(&self) -> bool {
+        self.text == "?" || self.text.starts_with("%(")
     }
 
     fn is_space(&self) -> bool {
@@ -99,6 +134,17 @@ fn tokenize(sql: &str) -> Vec<Token<'_>> {
                         break;
                     }
                     i += 1;
+                }
+            }
+            // pyformat's `%(name)s`, and the `::TYPE` psycopg adds, as one.
+            b'%' if bytes.get(i + 1) == Some(&b'(') && sql[i..].contains(")s") => {
+                i += sql[i..].find(")s").unwrap() + 2;
+                while sql[i..].starts_with("::") {
+                    i += 2;
+                    while i < bytes.len() && (bytes[i].is_ascii_alphanumeric() || bytes[i] == b'_')
+                    {
+                        i += 1;
+                    }
                 }
             }
             b'(' => {
@@ -173,7 +219,7 @@ fn key_list(tokens: &[Token<'_>], start: usize) -> Option<(usize, usize, usize)>
                 return (keys > 3 || rows > 0).then_some((open, i, keys));
             }
             "(" if t.depth == depth + 1 => rows += 1,
-            "?" => placeholders += 1,
+            _ if t.is_bind() => placeholders += 1,
             "," => {}
             text if t.is_space() || text.eq_ignore_ascii_case("VALUES") => {}
             _ if t.depth > depth + 1 => {}
@@ -206,6 +252,34 @@ mod tests {
             ),
             "SELECT ••• FROM (SELECT DISTINCT ••• FROM users ORDER BY users.id LIMIT ? OFFSET ?) AS anon_1 JOIN posts ON anon_1.users_id = posts.user_id"
         );
+    }
+
+    #[test]
+    fn pyformat_binds_are_placeholders_and_survive_the_layout() {
+        let keys: Vec<String> = (1..=5).map(|i| format!("%(primary_keys_{i})s")).collect();
+        let sql = format!(
+            "SELECT posts.user_id, posts.id FROM posts WHERE posts.user_id IN ({})",
+            keys.join(", ")
+        );
+        assert_eq!(
+            shape(&sql),
+            "SELECT ••• FROM posts WHERE posts.user_id IN (… 5 keys)"
+        );
+        assert_eq!(
+            fold_key_lists(&sql),
+            "SELECT posts.user_id, posts.id FROM posts WHERE posts.user_id IN (%(primary_keys_1)s, … 5 keys)"
+        );
+        let laid_out = pretty(&sql);
+        assert!(
+            laid_out.contains("  %(primary_keys_1)s,\n    /* … 5 keys */\n"),
+            "{laid_out}"
+        );
+        let cast = pretty("SELECT posts.id FROM posts WHERE %(param_1)s::INTEGER = posts.user_id");
+        assert!(
+            cast.contains("%(param_1)s::INTEGER = posts.user_id"),
+            "{cast}"
+        );
+        assert!(pretty("SELECT a FROM t WHERE t.a = ?").contains("t.a = ?"));
     }
 
     #[test]

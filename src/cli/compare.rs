@@ -210,11 +210,7 @@ fn markdown(outcomes: &[(Strategy, Outcome)]) -> String {
     for (strategy, outcome) in outcomes {
         out.push_str(&format!("\n#### `{strategy}`\n\n```sql\n"));
         for s in &outcome.log.statements {
-            let sql = sqlformat::format(
-                &crate::analysis::shape::fold_key_lists(&s.sql),
-                &sqlformat::QueryParams::None,
-                &sqlformat::FormatOptions::default(),
-            );
+            let sql = crate::analysis::shape::pretty(&s.sql);
             out.push_str(&format!(
                 "-- #{} {} ({} row{})\n{sql};\n",
                 s.seq,

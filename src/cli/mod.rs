@@ -43,7 +43,8 @@ pub struct Cli {
 /// Which database and model to use.
 #[derive(Args, Debug, Clone, Default)]
 pub struct OpenArgs {
-    /// SQLite database, opened read-only (default: the built-in sample)
+    /// SQLite file or postgresql:// URL, opened read-only (default: the
+    /// built-in sample)
     #[arg(value_name = "DB")]
     pub db: Option<PathBuf>,
     /// Model: a .toml, or SQLAlchemy models .py files and directories of
@@ -73,7 +74,8 @@ pub enum Command {
 
 #[derive(Args, Debug, Clone)]
 pub struct NavArgs {
-    /// SQLite database, opened read-only (default: the built-in sample)
+    /// SQLite file or postgresql:// URL, opened read-only (default: the
+    /// built-in sample)
     #[arg(value_name = "DB", conflicts_with = "db")]
     pub db_path: Option<PathBuf>,
     /// The database, as a flag (the same as DB)
@@ -89,7 +91,7 @@ pub struct NavArgs {
     /// Root entity (default: the model's first)
     #[arg(long, value_name = "ENTITY")]
     pub root: Option<String>,
-    /// Load only the first K roots (LIMIT ? OFFSET ?); default: all
+    /// Load only the first K roots (SQLAlchemy's .limit(K)); default: all
     #[arg(
         long,
         value_name = "K",
@@ -141,7 +143,8 @@ pub struct SampleArgs {
     /// Seed of the generator: the same seed gives the same data
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
-    /// The database file to write
+    /// The database file to write, or a postgresql://…/NEWDB URL (a new
+    /// database, created)
     #[arg(long, value_name = "FILE")]
     pub out: PathBuf,
     /// Replace FILE if it exists

@@ -246,4 +246,27 @@ impl TracedConnection {
     pub fn backend(&self) -> &Backend {
         &self.conn
     }
+
+    /// Whether the database is a server (statement times then include
+    /// the round trip to it).
+    pub fn is_server(&self) -> bool {
+        matches!(self.conn, Backend::Postgres(_))
+    }
+
+    /// The command-line client a copied statement runs in.
+    pub fn shell(&self) -> &'static str {
+        match self.conn {
+            Backend::Sqlite(_) => "sqlite3",
+            Backend::Postgres(_) => "psql",
+        }
+    }
+
+    /// What [`explain`](Self::explain) shows, as its title.
+    pub fn explain_title(&self, analyze: bool) -> &'static str {
+        match (&self.conn, analyze) {
+            (Backend::Sqlite(_), _) => "EXPLAIN QUERY PLAN",
+            (Backend::Postgres(_), false) => "EXPLAIN",
+            (Backend::Postgres(_), true) => "EXPLAIN (ANALYZE, BUFFERS)",
+        }
+    }
 }

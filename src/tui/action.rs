@@ -25,6 +25,8 @@ pub enum Action {
     ChooseRoot,
     Reset,
     Explain,
+    /// `EXPLAIN (ANALYZE, BUFFERS)`: the statement run by the planner.
+    ExplainAnalyze,
     /// Scroll the selected statement's details.
     DetailUp,
     DetailDown,

@@ -192,7 +192,8 @@ pub struct App<'a> {
     pub search: Option<String>,
     /// How the tree and the log share the screen (`<`, `>`, `z`).
     pub split: super::ui::Split,
-    pub explain: Option<(usize, Vec<String>)>,
+    /// The plan asked for: the statement's number, a title, the lines.
+    pub explain: Option<(usize, &'static str, Vec<String>)>,
     /// How far the selected statement's details are scrolled.
     pub detail_scroll: u16,
     /// How far the selected statement's details can scroll, as last drawn.

@@ -246,8 +246,16 @@ pub const BINDINGS: &[Binding] = &[
         label: "e",
         action: Action::Explain,
         context: Context::Log,
-        description: "EXPLAIN QUERY PLAN of the selected statement",
+        description: "the plan of the selected statement (SQLite: EXPLAIN QUERY PLAN, PostgreSQL: EXPLAIN with its values)",
         hint: Some("e explain"),
+    },
+    Binding {
+        keys: &[(KeyCode::Char('E'), SHIFT), (KeyCode::Char('E'), NONE)],
+        label: "E",
+        action: Action::ExplainAnalyze,
+        context: Context::Log,
+        description: "PostgreSQL: EXPLAIN (ANALYZE, BUFFERS), run inside the read-only transaction",
+        hint: None,
     },
     Binding {
         keys: &[(KeyCode::Char('J'), SHIFT), (KeyCode::Char('J'), NONE)],
@@ -278,7 +286,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "Y",
         action: Action::CopyRunnable,
         context: Context::Log,
-        description: "copy the selected statement with its parameters inlined, runnable in sqlite3",
+        description: "copy the selected statement with its parameters inlined, runnable in sqlite3 or psql",
         hint: None,
     },
     Binding {

@@ -190,7 +190,8 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
         }
         (Action::Expand, Focus::Log) => toggle_fold(app, true),
         (Action::Collapse, Focus::Log) => toggle_fold(app, false),
-        (Action::Explain, Focus::Log) => explain(app)?,
+        (Action::Explain, Focus::Log) => explain(app, false)?,
+        (Action::ExplainAnalyze, Focus::Log) => explain(app, true)?,
         (Action::DetailDown, Focus::Log) => {
             app.detail_scroll = app
                 .detail_scroll
@@ -216,7 +217,10 @@ fn apply(app: &mut App, action: Action) -> anyhow::Result<()> {
                 drop(log);
                 app.pending_copy = Some(format!("{sql};"));
                 app.set_status(
-                    "statement copied with its parameters inlined (OSC 52): paste it into sqlite3",
+                    format!(
+                        "statement copied with its parameters inlined (OSC 52): paste it into {}",
+                        app.ws.conn.shell()
+                    ),
                     StatusKind::Info,
                 );
             }
@@ -272,7 +276,7 @@ fn toggle_fold(app: &mut App, unfold: bool) {
     }
 }
 
-fn explain(app: &mut App) -> anyhow::Result<()> {
+fn explain(app: &mut App, analyze: bool) -> anyhow::Result<()> {
     let Some(i) = app.log_cursor else {
         return Ok(());
     };
@@ -281,8 +285,8 @@ fn explain(app: &mut App) -> anyhow::Result<()> {
         let s = &log.statements[i];
         (s.sql.to_string(), s.params.clone(), s.seq)
     };
-    let plan = app.ws.conn.explain(&sql, &params, false)?;
-    app.explain = Some((seq, plan));
+    let plan = app.ws.conn.explain(&sql, &params, analyze)?;
+    app.explain = Some((seq, app.ws.conn.explain_title(analyze), plan));
     Ok(())
 }
 

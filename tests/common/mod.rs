@@ -3,6 +3,7 @@
 #![allow(dead_code)]
 
 pub mod pg;
+pub mod tmux;
 
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};

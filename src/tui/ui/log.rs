@@ -324,20 +324,20 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
     ))];
     // The plan first, when asked for: the SQL below may be long.
     match &app.explain {
-        Some((seq, plan)) if *seq == s.seq => {
-            lines.push(Line::from(Span::styled("EXPLAIN QUERY PLAN", theme.title)));
+        Some((seq, title, plan)) if *seq == s.seq => {
+            lines.push(Line::from(Span::styled(*title, theme.title)));
             lines.extend(plan.iter().map(|p| Line::from(p.clone())));
         }
         _ => lines.push(Line::from(Span::styled(
-            "e: EXPLAIN QUERY PLAN  J/K: scroll  y: copy the full statement",
+            if app.ws.conn.is_server() {
+                "e: EXPLAIN  E: EXPLAIN ANALYZE  J/K: scroll  y: copy the full statement"
+            } else {
+                "e: EXPLAIN QUERY PLAN  J/K: scroll  y: copy the full statement"
+            },
             theme.dim,
         ))),
     }
-    let formatted = sqlformat::format(
-        &shorten_key_lists(&s.sql),
-        &sqlformat::QueryParams::None,
-        &sqlformat::FormatOptions::default(),
-    );
+    let formatted = crate::analysis::shape::pretty(&s.sql);
     lines.extend(
         formatted
             .lines()
@@ -363,27 +363,6 @@ fn render_detail(app: &App, s: &crate::db::Statement, frame: &mut Frame, area: R
             .scroll((scroll, 0)),
         area,
     );
-}
-
-/// `IN (?, ?, ... 500 of them)` as `IN (?, ?, ?, /* 500 keys */)`, so a
-/// selectin batch reads in a few lines; `y` copies the statement as sent.
-fn shorten_key_lists(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len());
-    let mut rest = sql;
-    while let Some(start) = rest.find("IN (?") {
-        let (before, list) = rest.split_at(start + 4);
-        out.push_str(before);
-        let end = list.find(')').unwrap_or(list.len());
-        let count = list[..end].matches('?').count();
-        if count > 3 {
-            out.push_str(&format!("?, ?, ?, /* {count} keys */"));
-        } else {
-            out.push_str(&list[..end]);
-        }
-        rest = &list[end..];
-    }
-    out.push_str(rest);
-    out
 }
 
 /// `text` in lines of at most `width` characters, at most `max` lines:

@@ -130,8 +130,14 @@ fn render_title(app: &App, frame: &mut Frame, area: Rect) {
         1 => "· ⚠ 1 warning (!) ".to_string(),
         n => format!("· ⚠ {n} warnings (!) "),
     };
+    // A server's statement times are the client's: the round trip is in them.
+    let round_trip = if app.ws.conn.is_server() {
+        "· times include the round trip "
+    } else {
+        ""
+    };
     let left = format!(
-        " loadscope · {} · model {} {warnings}",
+        " loadscope · {} · model {} {warnings}{round_trip}",
         app.ws.db_name, app.ws.model_name
     );
     let strategies: Vec<String> = app
