@@ -16,6 +16,9 @@ holds loadscope's models of the same classes (inheritance.toml, and
 models.py written as an application would, which this script also maps
 to check that it builds the same tables). For every scenario it records
 what SQLAlchemy 2.1.9 sends into tests/fixtures/sqlalchemy_inheritance/.
+scripts/pg_oracle.py runs the same scenarios on PostgreSQL, on
+tests/fixtures/inheritance/inheritance.postgresql.sql (written from these
+classes and the rows of inheritance.sql).
 
     scripts/.venv/bin/python scripts/inheritance_oracle.py
 """

@@ -24,6 +24,10 @@ tests/fixtures/sqlalchemy_shapes/<scenario>.json, in the format of the
 sample's fixtures. A scenario SQLAlchemy refuses when mapping (dynamic on a
 one-to-one) records the refusal as "config_error".
 
+scripts/pg_oracle.py runs the same scenarios on PostgreSQL, on
+tests/fixtures/shapes/shapes.postgresql.sql (written from these classes
+and the rows of shapes.sql).
+
 Run from the repository root (see sqlalchemy_oracle.py for the venv):
 
     scripts/.venv/bin/python scripts/shapes_oracle.py

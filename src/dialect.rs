@@ -47,8 +47,10 @@ pub trait Dialect: Sync + std::fmt::Debug {
     }
 
     /// How a bound parameter is written: SQLite `?`, psycopg2
-    /// `%(param_1)s`. `name` is SQLAlchemy's name for it.
-    fn placeholder(&self, out: &mut String, name: &str);
+    /// `%(param_1)s`. `name` is SQLAlchemy's name for it; `column_type`
+    /// the declared type of the column it is compared with, when known
+    /// (psycopg 3 casts to it: `%(param_1)s::INTEGER`).
+    fn placeholder(&self, out: &mut String, name: &str, column_type: Option<&str>);
 
     /// Whether placeholders show the binds' names (then [`render`] works
     /// them out as SQLAlchemy's compiler does).
@@ -76,8 +78,16 @@ pub trait Dialect: Sync + std::fmt::Debug {
 /// keys are the caller's arguments from `first` on, bound as selectin's
 /// expanding `primary_keys` (`primary_keys_1`, or `primary_keys_1_2` for
 /// the second column of the first row).
-pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize, first: usize) -> String {
+pub fn in_keys(
+    dialect: &dyn Dialect,
+    columns: &[String],
+    column_type: Option<&str>,
+    n: usize,
+    first: usize,
+) -> String {
     let arity = columns.len();
+    // A tuple's elements are bound untyped (SQLAlchemy's tuple_ IN).
+    let column_type = column_type.filter(|_| arity == 1);
     let rows = (0..n).map(|row| {
         let arg = |col: usize| {
             let name = if arity == 1 {
@@ -85,7 +95,11 @@ pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize, first: usize
             } else {
                 format!("primary_keys|{}|{}", row + 1, col + 1)
             };
-            mark(&format!("a{}", first + row * arity + col), &name)
+            mark(
+                &format!("a{}", first + row * arity + col),
+                &name,
+                column_type,
+            )
         };
         if arity == 1 {
             arg(0)
@@ -109,9 +123,9 @@ pub fn in_keys(dialect: &dyn Dialect, columns: &[String], n: usize, first: usize
 /// `?` for one argument, `(?, ?)` for a row of `arity` from `first` on.
 pub fn args(first: usize, arity: usize) -> String {
     if arity == 1 {
-        return arg(first);
+        return arg(first, None);
     }
-    let each: Vec<String> = (first..first + arity).map(arg).collect();
+    let each: Vec<String> = (first..first + arity).map(|n| arg(n, None)).collect();
     format!("({})", each.join(", "))
 }
 
@@ -145,27 +159,37 @@ impl Bind {
 }
 
 /// Marks the caller's `n`-th argument in statement text (an anonymous
-/// bind, `param_1`).
-pub fn arg(n: usize) -> String {
-    format!("{BIND_START}a{n}{BIND_END}")
+/// bind, `param_1`), compared with a column of `column_type`.
+pub fn arg(n: usize, column_type: Option<&str>) -> String {
+    match column_type {
+        None => format!("{BIND_START}a{n}{BIND_END}"),
+        Some(_) => mark(&format!("a{n}"), "@param", column_type),
+    }
 }
 
 /// Marks the caller's `n`-th argument bound under a fixed name (`pk_1`).
-pub fn arg_named(n: usize, name: &str) -> String {
-    mark(&format!("a{n}"), name)
+pub fn arg_named(n: usize, name: &str, column_type: Option<&str>) -> String {
+    mark(&format!("a{n}"), name, column_type)
 }
 
 /// Marks the caller's `n`-th argument compared with `column`: an
 /// anonymous bind named after it (`users.id > %(id_1)s`).
-pub fn arg_for(n: usize, column: &str) -> String {
-    mark(&format!("a{n}"), &format!("@{column}"))
+pub fn arg_for(n: usize, column: &str, column_type: Option<&str>) -> String {
+    mark(&format!("a{n}"), &format!("@{column}"), column_type)
 }
+
+/// Separates a mark's name from the declared type of its column.
+const TYPE_MARK: char = '\u{7}';
 
 /// A bind mark with its name: `primary_keys|3` (an expanding bind's third
 /// row), `@kind|1` (the first row of an anonymous expanding bind named
-/// after the column `kind`, `kind_1_1`).
-fn mark(body: &str, name: &str) -> String {
-    format!("{BIND_START}{body}|{name}{BIND_END}")
+/// after the column `kind`, `kind_1_1`), and the declared type of the
+/// column it is compared with, when the driver casts to it.
+fn mark(body: &str, name: &str, column_type: Option<&str>) -> String {
+    match column_type {
+        Some(t) => format!("{BIND_START}{body}|{name}{TYPE_MARK}{t}{BIND_END}"),
+        None => format!("{BIND_START}{body}|{name}{BIND_END}"),
+    }
 }
 
 /// Marks a value fixed in the statement (its text is self-contained, so a
@@ -180,11 +204,17 @@ pub fn constant(value: &Value) -> String {
 /// `column IN (...)` over fixed values: one anonymous expanding bind named
 /// after the column (SQLAlchemy's `column.in_(values)`: `kind_1_1`,
 /// `kind_1_2`).
-pub fn constants_in(column: &str, values: &[Value]) -> String {
+pub fn constants_in(column: &str, column_type: Option<&str>, values: &[Value]) -> String {
     let each: Vec<String> = values
         .iter()
         .enumerate()
-        .map(|(row, value)| mark(&constant_body(value), &format!("@{column}|{}", row + 1)))
+        .map(|(row, value)| {
+            mark(
+                &constant_body(value),
+                &format!("@{column}|{}", row + 1),
+                column_type,
+            )
+        })
         .collect();
     each.join(", ")
 }
@@ -224,11 +254,16 @@ fn unhex(text: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-/// A mark's bind and its name (`None`: anonymous `param`).
-fn parse_mark(mark: &str) -> Option<(Bind, Option<&str>)> {
+/// A mark's bind, its name (`None`: anonymous `param`) and its column's
+/// declared type.
+fn parse_mark(mark: &str) -> Option<(Bind, Option<&str>, Option<&str>)> {
+    let (mark, column_type) = match mark.split_once(TYPE_MARK) {
+        Some((mark, t)) => (mark, Some(t)),
+        None => (mark, None),
+    };
     match mark.split_once('|') {
-        Some((bind, name)) => Some((parse_bind(bind)?, Some(name))),
-        None => Some((parse_bind(mark)?, None)),
+        Some((bind, name)) => Some((parse_bind(bind)?, Some(name), column_type)),
+        None => Some((parse_bind(mark)?, None, column_type)),
     }
 }
 
@@ -260,7 +295,7 @@ impl Dialect for Sqlite {
         &SQLITE_RESERVED
     }
 
-    fn placeholder(&self, out: &mut String, _name: &str) {
+    fn placeholder(&self, out: &mut String, _name: &str, _column_type: Option<&str>) {
         out.push('?');
     }
 
@@ -428,10 +463,16 @@ impl Dialect for Postgresql {
         &POSTGRESQL_RESERVED
     }
 
-    fn placeholder(&self, out: &mut String, name: &str) {
+    fn placeholder(&self, out: &mut String, name: &str, column_type: Option<&str>) {
         out.push_str("%(");
         out.push_str(name);
         out.push_str(")s");
+        if self.driver == Driver::Psycopg
+            && let Some(cast) = column_type.and_then(psycopg_cast)
+        {
+            out.push_str("::");
+            out.push_str(&cast);
+        }
     }
 
     fn named_binds(&self) -> bool {
@@ -451,16 +492,24 @@ impl Dialect for Postgresql {
     /// before an OFFSET alone.
     fn limit_offset(&self, limit: Option<i64>, offset: Option<i64>) -> String {
         let mut out = String::new();
+        // SQLAlchemy binds both as Integer.
+        let integer = |n: i64| {
+            mark(
+                &constant_body(&Value::Integer(n)),
+                "@param",
+                Some("INTEGER"),
+            )
+        };
         if let Some(limit) = limit {
             out.push_str(" LIMIT ");
-            out.push_str(&constant(&Value::Integer(limit)));
+            out.push_str(&integer(limit));
         }
         if let Some(offset) = offset {
             if limit.is_none() {
                 out.push_str(" LIMIT ALL");
             }
             out.push_str(" OFFSET ");
-            out.push_str(&constant(&Value::Integer(offset)));
+            out.push_str(&integer(offset));
         }
         out
     }
@@ -473,6 +522,48 @@ impl Dialect for Postgresql {
 pub static POSTGRESQL: Postgresql = Postgresql {
     driver: Driver::Psycopg2,
 };
+
+/// The `postgresql` dialect as psycopg 3 gets it.
+pub static POSTGRESQL_PSYCOPG: Postgresql = Postgresql {
+    driver: Driver::Psycopg,
+};
+
+/// The cast psycopg 3's dialect adds to a bind compared with a column of
+/// `declared` type (PostgreSQL's `format_type`, upper-cased): SQLAlchemy
+/// renders one for the types whose psycopg implementation sets
+/// `render_bind_cast` (strings, integers, booleans, dates and times,
+/// intervals), as the type compiler spells them; none for the others
+/// (numeric, float, uuid, json, arrays, enums).
+fn psycopg_cast(declared: &str) -> Option<String> {
+    let declared = declared.trim();
+    let (head, size) = match declared.split_once('(') {
+        Some((head, rest)) => (head.trim(), rest.split(')').next().map(str::trim)),
+        None => (declared, None),
+    };
+    let zone = if declared.ends_with("WITH TIME ZONE") {
+        "WITH TIME ZONE"
+    } else {
+        "WITHOUT TIME ZONE"
+    };
+    Some(match head {
+        "INTEGER" | "INT" | "INT4" | "SERIAL" => "INTEGER".to_string(),
+        "BIGINT" | "INT8" | "BIGSERIAL" => "BIGINT".to_string(),
+        "SMALLINT" | "INT2" | "SMALLSERIAL" => "SMALLINT".to_string(),
+        "BOOLEAN" | "BOOL" => "BOOLEAN".to_string(),
+        "DATE" => "DATE".to_string(),
+        "INTERVAL" => "INTERVAL".to_string(),
+        // Every String (Text, CHAR, VARCHAR) adapts to psycopg's VARCHAR.
+        "TEXT" | "CHARACTER VARYING" | "VARCHAR" | "CHARACTER" | "CHAR" | "BPCHAR" => match size {
+            Some(n) => format!("VARCHAR({n})"),
+            None => "VARCHAR".to_string(),
+        },
+        // DateTime and Time carry no precision: `TIMESTAMP(3)` casts as
+        // `TIMESTAMP WITHOUT TIME ZONE`.
+        h if h.starts_with("TIMESTAMP") => format!("TIMESTAMP {zone}"),
+        h if h.starts_with("TIME") => format!("TIME {zone}"),
+        _ => return None,
+    })
+}
 
 /// `postgresql.base.RESERVED_WORDS` of SQLAlchemy 2.1.9, sorted.
 const POSTGRESQL_RESERVED: [&str; 102] = [
@@ -602,16 +693,35 @@ pub const IDENT_END: char = '\u{4}';
 pub const BIND_START: char = '\u{5}';
 pub const BIND_END: char = '\u{6}';
 
+/// Marks the `N`-th anonymous name of a statement (an alias `posts_1`, a
+/// label `id_1`), whose base the caller keeps (see [`render_named`]).
+pub const ANON_START: char = '\u{1}';
+pub const ANON_END: char = '\u{2}';
+
 /// Replaces every marked identifier by the dialect's spelling of it and
 /// every marked parameter by its placeholder; returns the text and the
 /// parameters in text order.
 pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
+    render_named(dialect, sql, &[])
+}
+
+/// [`render`], with the statement's anonymous names (`anonymous[N]` is
+/// the base of the `N`-th): aliases, labels and binds are numbered per
+/// base in one count, in the order they appear, as SQLAlchemy's compiler
+/// numbers them from one `anon_map` (a label `kind_1` in the select list
+/// makes the discriminator bind after it `kind_2_1`).
+pub fn render_named(dialect: &dyn Dialect, sql: &str, anonymous: &[String]) -> (String, Vec<Bind>) {
     let mut out = String::with_capacity(sql.len() + 8);
     let mut binds = Vec::new();
-    let mut names = BindNames::default();
+    let mut names = BindNames {
+        anonymous,
+        numbers: vec![None; anonymous.len()],
+        counters: Vec::new(),
+    };
     let mut rest = sql;
     while let Some(start) = rest.find([IDENT_START, BIND_START]) {
-        dialect.push_text(&mut out, &rest[..start]);
+        let text = names.number_anonymous(&rest[..start]);
+        dialect.push_text(&mut out, &text);
         let mark = rest[start..].chars().next().unwrap_or(IDENT_START);
         let end_mark = if mark == IDENT_START {
             IDENT_END
@@ -620,23 +730,26 @@ pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
         };
         let after = &rest[start + mark.len_utf8()..];
         let Some(end) = after.find(end_mark) else {
-            dialect.push_text(&mut out, after);
+            let text = names.number_anonymous(after);
+            dialect.push_text(&mut out, &text);
             return (out, binds);
         };
         let body = &after[..end];
         if mark == IDENT_START {
-            dialect.push_text(&mut out, &dialect.quote(body));
-        } else if let Some((bind, name)) = parse_mark(body) {
+            let name = names.number_anonymous(body);
+            dialect.push_text(&mut out, &dialect.quote(&name));
+        } else if let Some((bind, name, column_type)) = parse_mark(body) {
             if dialect.named_binds() {
-                dialect.placeholder(&mut out, &names.name(name));
+                dialect.placeholder(&mut out, &names.name(name), column_type);
             } else {
-                dialect.placeholder(&mut out, "");
+                dialect.placeholder(&mut out, "", None);
             }
             binds.push(bind);
         }
         rest = &after[end + end_mark.len_utf8()..];
     }
-    dialect.push_text(&mut out, rest);
+    let text = names.number_anonymous(rest);
+    dialect.push_text(&mut out, &text);
     (out, binds)
 }
 
@@ -645,13 +758,53 @@ pub fn render(dialect: &dyn Dialect, sql: &str) -> (String, Vec<Bind>) {
 /// numbered per base (`param_1`, `param_2`, `kind_1`); an expanding bind
 /// adds the row (`primary_keys_3`, `kind_1_2`) and, for a tuple, the
 /// column (`primary_keys_3_1`).
-#[derive(Default)]
-struct BindNames {
+struct BindNames<'a> {
+    /// The base of each anonymous name the statement marks.
+    anonymous: &'a [String],
+    /// The number each of them got, once seen.
+    numbers: Vec<Option<usize>>,
     /// The last number given to each anonymous base name.
     counters: Vec<(String, usize)>,
 }
 
-impl BindNames {
+impl BindNames<'_> {
+    /// `text` with each anonymous name mark replaced by `base_N`.
+    fn number_anonymous<'t>(&mut self, text: &'t str) -> Cow<'t, str> {
+        if !text.contains(ANON_START) {
+            return Cow::Borrowed(text);
+        }
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text;
+        while let Some(start) = rest.find(ANON_START) {
+            out.push_str(&rest[..start]);
+            let after = &rest[start + ANON_START.len_utf8()..];
+            // Text typed into a dynamic query could hold the delimiter:
+            // anything that is not one of ours stays as it is.
+            let index = after.find(ANON_END).and_then(|end| {
+                let index: usize = after[..end].parse().ok()?;
+                (index < self.anonymous.len()).then_some((index, end))
+            });
+            let Some((index, end)) = index else {
+                out.push(ANON_START);
+                rest = after;
+                continue;
+            };
+            let base = self.anonymous[index].as_str();
+            let n = match self.numbers[index] {
+                Some(n) => n,
+                None => {
+                    let n = self.number(base, true);
+                    self.numbers[index] = Some(n);
+                    n
+                }
+            };
+            let _ = write!(out, "{base}_{n}");
+            rest = &after[end + ANON_END.len_utf8()..];
+        }
+        out.push_str(rest);
+        Cow::Owned(out)
+    }
+
     fn name(&mut self, spec: Option<&str>) -> String {
         let spec = spec.unwrap_or("@param");
         let mut parts = spec.split('|');
@@ -862,7 +1015,12 @@ mod tests {
             Value::Blob(vec![0, 255]),
         ];
         let marks: Vec<String> = values.iter().map(constant).collect();
-        let sql = format!("{} = x AND y IN ({}) {}", arg(1), marks.join(", "), arg(0));
+        let sql = format!(
+            "{} = x AND y IN ({}) {}",
+            arg(1, None),
+            marks.join(", "),
+            arg(0, None)
+        );
         let (text, binds) = render(&SQLITE, &sql);
         assert_eq!(text, "? = x AND y IN (?, ?, ?, ?, ?) ?");
         let mut expected = vec![Bind::Arg(1)];
@@ -876,7 +1034,7 @@ mod tests {
 
     #[test]
     fn in_keys_numbers_the_arguments_row_by_row() {
-        let one = in_keys(&SQLITE, &["t.a".to_string()], 2, 0);
+        let one = in_keys(&SQLITE, &["t.a".to_string()], None, 2, 0);
         assert_eq!(
             render(&SQLITE, &one),
             (
@@ -884,7 +1042,7 @@ mod tests {
                 vec![Bind::Arg(0), Bind::Arg(1)]
             )
         );
-        let two = in_keys(&SQLITE, &["t.a".to_string(), "t.b".to_string()], 2, 0);
+        let two = in_keys(&SQLITE, &["t.a".to_string(), "t.b".to_string()], None, 2, 0);
         assert_eq!(
             render(&SQLITE, &two).0,
             "(t.a, t.b) IN (VALUES (?, ?), (?, ?))"

@@ -421,7 +421,11 @@ impl<'a> Session<'a> {
             if key.is_some() {
                 let first = conditions.len() * arity;
                 let bind = match entity.pk_columns().collect::<Vec<_>>()[..] {
-                    [column] => crate::dialect::arg_for(first, column),
+                    [column] => crate::dialect::arg_for(
+                        first,
+                        column,
+                        self.model.column_type(&entity.table, column),
+                    ),
                     _ => crate::dialect::args(first, arity),
                 };
                 conditions.push(format!("{pk} {op} {bind}"));

@@ -376,7 +376,7 @@ fn selectin_batches_500_keys_over_1234_users() {
         force: false,
     })
     .unwrap();
-    let ws = workspace::open(Some(&path), &[BLOG.into()], false).unwrap();
+    let ws = workspace::open(Some(&path), &[BLOG.into()], false, None).unwrap();
     let mut n = nav(&ws.model, "User", None, &["posts"]);
     n.strategies = vec![("posts".to_string(), Strategy::Selectin)];
     let outcome = run(&ws.model, &ws.conn, &n);

@@ -198,7 +198,7 @@ fn trace_and_model_on_hostile_data() {
 fn text_blob_and_composite_keys_work() {
     let dir = TempDir::new().unwrap();
     let db = hostile_db(dir.path());
-    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    let ws = workspace::open(Some(&db), &[], false, None).unwrap();
     let code = ws.model.entity_by_name("Code").unwrap();
     let nav = Navigation {
         root: code,
@@ -335,7 +335,7 @@ fn empty_tables_and_empty_databases_of_rows() {
     }
     let out = loadscope(&["compare", "--db", s(&db)]);
     assert_ok(&out, "compare");
-    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    let ws = workspace::open(Some(&db), &[], false, None).unwrap();
     for size in [(120, 40), (60, 15), (20, 5)] {
         let mut app = App::new(&ws, size, Theme::mono()).unwrap();
         assert!(app.lines.is_empty());
@@ -462,7 +462,7 @@ fn the_explorer_on_hostile_data_stays_inside_its_panes() {
     let dir = TempDir::new().unwrap();
     let db = hostile_db(dir.path());
     let before = fs::read(&db).unwrap();
-    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    let ws = workspace::open(Some(&db), &[], false, None).unwrap();
     let user = ws.model.entity_by_name("User").unwrap();
     let rels: Vec<RelId> = ws.model.entity(user).relationships.clone();
     let kids = rel(&ws, "User", "kids");
@@ -583,7 +583,7 @@ fn expanding_a_manager_cycle_again_and_again_terminates() {
     )
     .unwrap();
     drop(conn);
-    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    let ws = workspace::open(Some(&db), &[], false, None).unwrap();
     let manager = rel(&ws, "User", "manager");
     let reports = rel(&ws, "User", "users_by_manager");
     for strategy in [
@@ -647,7 +647,7 @@ fn hostile_filters_are_refused_and_change_nothing() {
     let out = loadscope(&["sample", "--users", "30", "--out", s(&db)]);
     assert_ok(&out, "sample");
     let before = fs::read(&db).unwrap();
-    let ws = workspace::open(Some(&db), &["assets/models/blog.toml".into()], false).unwrap();
+    let ws = workspace::open(Some(&db), &["assets/models/blog.toml".into()], false, None).unwrap();
     let user = ws.model.entity_by_name("User").unwrap();
     let posts = rel(&ws, "User", "posts");
     let huge = format!("posts.id > {}", "1".repeat(100 * 1024));

@@ -110,6 +110,50 @@ fn trace_takes_the_url_positionally_or_as_db_and_shows_psycopg2_sql() {
 }
 
 #[test]
+fn driver_psycopg_shows_psycopg_3s_casts() {
+    let pg = cluster();
+    let (url, _) = blog(pg, "driver");
+    let args = [
+        "--expand",
+        "posts",
+        "--strategy",
+        "posts=selectin",
+        "--limit",
+        "2",
+    ];
+    let report = run_json(
+        &[
+            &["trace", url.as_str(), "--driver", "psycopg"],
+            &args[..],
+            &["--format", "json"],
+        ]
+        .concat(),
+    );
+    let sql: Vec<&str> = report["statements"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["sql"].as_str().unwrap())
+        .collect();
+    assert!(sql[0].ends_with("LIMIT %(param_1)s::INTEGER"), "{}", sql[0]);
+    assert!(
+        sql[1].ends_with("IN (%(primary_keys_1)s::INTEGER, %(primary_keys_2)s::INTEGER)"),
+        "{}",
+        sql[1]
+    );
+    // The same rows: only the display form differs.
+    assert_eq!(report["statements"][1]["rows"], 5);
+
+    let sqlite = loadscope(&["trace", "--driver", "psycopg"]);
+    assert_eq!(sqlite.status.code(), Some(2));
+    assert!(
+        stderr(&sqlite).contains("--driver is for PostgreSQL"),
+        "{}",
+        stderr(&sqlite)
+    );
+}
+
+#[test]
 fn compare_and_model_read_the_server() {
     let pg = cluster();
     let (url, _) = blog(pg, "compare");

@@ -582,7 +582,7 @@ fn a_session_with_every_strategy_a_filter_and_a_replay_changes_no_byte() {
     assert_unchanged(&before, &snapshot(dir.path()));
 
     // The library: a navigation, a dynamic filter, the explorer's replay.
-    let ws = workspace::open(Some(&db), &[BLOG.into()], false).unwrap();
+    let ws = workspace::open(Some(&db), &[BLOG.into()], false, None).unwrap();
     let user = ws.model.entity_by_name("User").unwrap();
     let posts = rel(&ws, "User", "posts");
     let nav = Navigation {

@@ -15,11 +15,18 @@
 //! tests/fixtures/sqlalchemy_postgresql holds the sample's navigations as
 //! SQLAlchemy sends them through psycopg2 to a PostgreSQL server
 //! (scripts/pg_oracle.py); loadscope runs them on a throwaway server.
+//! tests/fixtures/sqlalchemy_postgresql_shapes and
+//! tests/fixtures/sqlalchemy_postgresql_inheritance hold the shapes and
+//! inheritance navigations the same way, on the PostgreSQL scripts
+//! pg_oracle.py writes from those oracles' models and rows
+//! (tests/fixtures/shapes/shapes.postgresql.sql,
+//! tests/fixtures/inheritance/inheritance.postgresql.sql).
 
 mod common;
 
 use loadscope::db::postgresql::PgConnection;
 use loadscope::db::{Schema, TracedConnection, open::open_sample};
+use loadscope::dialect::Driver;
 use loadscope::loader::Strategy;
 use loadscope::model::Model;
 use loadscope::navigation::{self, Navigation};
@@ -40,8 +47,9 @@ struct Subject {
     /// fixture).
     models: &'static [&'static str],
     at_least: usize,
-    /// Run on a PostgreSQL server rather than SQLite.
-    postgresql: bool,
+    /// Run on a PostgreSQL server rather than SQLite, showing the SQL of
+    /// this driver.
+    postgresql: Option<Driver>,
 }
 
 impl Subject {
@@ -49,9 +57,7 @@ impl Subject {
     /// SQLite (each fixture gets a fresh in-memory copy), a server
     /// database's URL for PostgreSQL.
     fn prepare(&self) -> Option<String> {
-        if !self.postgresql {
-            return None;
-        }
+        self.postgresql?;
         let cluster = common::pg::cluster();
         let url = cluster.new_database("fixtures");
         let db = url.rsplit('/').next().unwrap();
@@ -65,10 +71,11 @@ impl Subject {
         if let Some(url) = server {
             let pg = PgConnection::connect(url).unwrap();
             let schema = pg.schema().unwrap();
-            return (
-                TracedConnection::postgres(pg, &loadscope::dialect::POSTGRESQL),
-                schema,
-            );
+            let dialect = match self.postgresql {
+                Some(Driver::Psycopg) => &loadscope::dialect::POSTGRESQL_PSYCOPG,
+                _ => &loadscope::dialect::POSTGRESQL,
+            };
+            return (TracedConnection::postgres(pg, dialect), schema);
         }
         let conn = match self.script {
             None => open_sample().unwrap(),
@@ -89,7 +96,7 @@ const SAMPLE: Subject = Subject {
     script: None,
     models: &["assets/models/blog.toml"],
     at_least: 552,
-    postgresql: false,
+    postgresql: None,
 };
 
 const SHAPES: Subject = Subject {
@@ -97,7 +104,7 @@ const SHAPES: Subject = Subject {
     script: Some("tests/fixtures/shapes/shapes.sql"),
     models: &["tests/fixtures/shapes/shapes.toml"],
     at_least: 473,
-    postgresql: false,
+    postgresql: None,
 };
 
 const INHERITANCE: Subject = Subject {
@@ -108,7 +115,7 @@ const INHERITANCE: Subject = Subject {
         "tests/fixtures/inheritance/models.py",
     ],
     at_least: 378,
-    postgresql: false,
+    postgresql: None,
 };
 
 const FLASK: Subject = Subject {
@@ -116,7 +123,7 @@ const FLASK: Subject = Subject {
     script: Some("tests/fixtures/flask/app.sql"),
     models: &["tests/fixtures/flask/models.py"],
     at_least: 68,
-    postgresql: false,
+    postgresql: None,
 };
 
 const SQLMODEL: Subject = Subject {
@@ -124,7 +131,7 @@ const SQLMODEL: Subject = Subject {
     script: Some("tests/fixtures/sqlmodel/app.sql"),
     models: &["tests/fixtures/sqlmodel/models.py"],
     at_least: 28,
-    postgresql: false,
+    postgresql: None,
 };
 
 const POSTGRESQL: Subject = Subject {
@@ -132,7 +139,42 @@ const POSTGRESQL: Subject = Subject {
     script: None,
     models: &["assets/models/blog.toml"],
     at_least: 552,
-    postgresql: true,
+    postgresql: Some(Driver::Psycopg2),
+};
+
+const POSTGRESQL_SHAPES: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_postgresql_shapes",
+    script: Some("tests/fixtures/shapes/shapes.postgresql.sql"),
+    models: &["tests/fixtures/shapes/shapes.toml"],
+    at_least: 473,
+    postgresql: Some(Driver::Psycopg2),
+};
+
+const POSTGRESQL_PSYCOPG: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_postgresql_psycopg",
+    script: None,
+    models: &["assets/models/blog.toml"],
+    at_least: 76,
+    postgresql: Some(Driver::Psycopg),
+};
+
+const POSTGRESQL_SHAPES_PSYCOPG: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_postgresql_shapes_psycopg",
+    script: Some("tests/fixtures/shapes/shapes.postgresql.sql"),
+    models: &["tests/fixtures/shapes/shapes.toml"],
+    at_least: 80,
+    postgresql: Some(Driver::Psycopg),
+};
+
+const POSTGRESQL_INHERITANCE: Subject = Subject {
+    fixtures: "tests/fixtures/sqlalchemy_postgresql_inheritance",
+    script: Some("tests/fixtures/inheritance/inheritance.postgresql.sql"),
+    models: &[
+        "tests/fixtures/inheritance/inheritance.toml",
+        "tests/fixtures/inheritance/models.py",
+    ],
+    at_least: 378,
+    postgresql: Some(Driver::Psycopg2),
 };
 
 fn check(
@@ -313,6 +355,27 @@ fn every_sqlmodel_fixture_matches_sqlalchemy() {
 #[test]
 fn every_postgresql_fixture_matches_sqlalchemy() {
     check_all(&POSTGRESQL);
+}
+
+/// The shapes' navigations on PostgreSQL, as psycopg2 sends them.
+#[test]
+fn every_postgresql_shapes_fixture_matches_sqlalchemy() {
+    check_all(&POSTGRESQL_SHAPES);
+}
+
+/// The sample's and the shapes' navigations as psycopg 3 gets them: a
+/// cast on every bind of a type that asks for one.
+#[test]
+fn every_psycopg_fixture_matches_sqlalchemy() {
+    check_all(&POSTGRESQL_PSYCOPG);
+    check_all(&POSTGRESQL_SHAPES_PSYCOPG);
+}
+
+/// The single-table hierarchy's navigations on PostgreSQL, as psycopg2
+/// sends them.
+#[test]
+fn every_postgresql_inheritance_fixture_matches_sqlalchemy() {
+    check_all(&POSTGRESQL_INHERITANCE);
 }
 
 fn check_all(subject: &Subject) {

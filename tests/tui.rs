@@ -18,7 +18,7 @@ use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 
 fn sample() -> Workspace {
-    workspace::open(None, &[], false).expect("the sample opens")
+    workspace::open(None, &[], false, None).expect("the sample opens")
 }
 
 fn key(app: &mut App, code: KeyCode) {
@@ -504,7 +504,13 @@ fn paging_through_a_large_table_keeps_the_window_consistent() {
         force: false,
     })
     .unwrap();
-    let ws = workspace::open(Some(&path), &["assets/models/blog.toml".into()], false).unwrap();
+    let ws = workspace::open(
+        Some(&path),
+        &["assets/models/blog.toml".into()],
+        false,
+        None,
+    )
+    .unwrap();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
     let window_is_contiguous = |app: &App| {
         let keys: Vec<u64> = app
@@ -658,7 +664,8 @@ fn the_selected_statement_scrolls_with_shift_j_and_k() {
 fn shapes(dir: &std::path::Path) -> Workspace {
     let db = common::fixture_db(dir, "tests/fixtures/shapes/shapes.sql");
     let model = std::path::Path::new("tests/fixtures/shapes/shapes.toml");
-    workspace::open(Some(&db), &[model.to_path_buf()], false).expect("the shapes schema opens")
+    workspace::open(Some(&db), &[model.to_path_buf()], false, None)
+        .expect("the shapes schema opens")
 }
 
 #[test]
@@ -719,7 +726,7 @@ fn list_headers_are_proper_plurals() {
         ))
         .unwrap();
         drop(conn);
-        let ws = workspace::open(Some(&db), &[], false).unwrap();
+        let ws = workspace::open(Some(&db), &[], false, None).unwrap();
         let app = App::new(&ws, (80, 24), Theme::mono()).unwrap();
         let text = screen(&app);
         assert!(text.contains(header), "{table}: {text}");
@@ -738,7 +745,7 @@ fn the_models_warnings_are_counted_in_the_title_and_listed_on_bang() {
     )
     .unwrap();
     drop(conn);
-    let ws = workspace::open(Some(&db), &[], false).unwrap();
+    let ws = workspace::open(Some(&db), &[], false, None).unwrap();
     for (w, h) in [(120, 40), (80, 24)] {
         let mut app = App::new(&ws, (w, h), Theme::mono()).unwrap();
         let text = screen(&app);
@@ -771,7 +778,7 @@ fn keyset_paging_walks_a_composite_key() {
         "[entities.Ledger]\ntable = \"ledgers\"\nlabel = \"title\"\n",
     )
     .unwrap();
-    let ws = workspace::open(Some(&db), &[model], false).unwrap();
+    let ws = workspace::open(Some(&db), &[model], false, None).unwrap();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();
     key(&mut app, KeyCode::End);
     let text = screen(&app);
@@ -1135,6 +1142,7 @@ fn a_row_of_a_hierarchy_shows_its_class() {
         Some(&db),
         &["tests/fixtures/inheritance/inheritance.toml".into()],
         false,
+        None,
     )
     .unwrap();
     let mut app = App::new(&ws, (120, 40), Theme::mono()).unwrap();

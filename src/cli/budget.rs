@@ -405,7 +405,7 @@ mod tests {
             graph: Vec::new(),
             errors: Vec::new(),
         };
-        let ws = crate::cli::workspace::open(None, &[], false).unwrap();
+        let ws = crate::cli::workspace::open(None, &[], false, None).unwrap();
         let model = ws.model;
         let budget = Budget {
             fail_on: vec![Finding::Duplicate],

@@ -14,7 +14,12 @@ pub fn run(args: &NavArgs) -> Result<()> {
             "--format github annotates one run: use it with trace".to_string(),
         )));
     }
-    let ws = workspace::open(args.database(), &args.model, args.lenient)?;
+    let ws = workspace::open(
+        args.database(),
+        &args.model,
+        args.lenient,
+        args.driver.map(Into::into),
+    )?;
     print_warnings(&ws.model);
     let base = navigation(&ws.model, args, &[])?;
     let outcomes = compare(&ws.model, &ws.conn, &base)?;

@@ -55,6 +55,10 @@ pub struct OpenArgs {
     /// Load a .py model even where it misuses SQLAlchemy (as warnings)
     #[arg(long)]
     pub lenient: bool,
+    /// PostgreSQL: the driver whose SQL to show, psycopg2's (`%(param_1)s`)
+    /// or psycopg 3's (`%(param_1)s::INTEGER`)
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub driver: Option<DriverArg>,
     /// Measure the explorer headless (first frame, G, keypress, memory)
     #[arg(long, hide = true)]
     pub bench_startup: bool,
@@ -88,6 +92,10 @@ pub struct NavArgs {
     /// Load a .py model even where it misuses SQLAlchemy (as warnings)
     #[arg(long)]
     pub lenient: bool,
+    /// PostgreSQL: the driver whose SQL to show, psycopg2's (`%(param_1)s`)
+    /// or psycopg 3's (`%(param_1)s::INTEGER`)
+    #[arg(long, value_enum, value_name = "DRIVER")]
+    pub driver: Option<DriverArg>,
     /// Root entity (default: the model's first)
     #[arg(long, value_name = "ENTITY")]
     pub root: Option<String>,
@@ -156,6 +164,22 @@ pub struct SampleArgs {
 pub struct ModelArgs {
     #[command(flatten)]
     pub open: OpenArgs,
+}
+
+/// `--driver`: SQLAlchemy's PostgreSQL driver, for the SQL shown.
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriverArg {
+    Psycopg2,
+    Psycopg,
+}
+
+impl From<DriverArg> for crate::dialect::Driver {
+    fn from(driver: DriverArg) -> Self {
+        match driver {
+            DriverArg::Psycopg2 => crate::dialect::Driver::Psycopg2,
+            DriverArg::Psycopg => crate::dialect::Driver::Psycopg,
+        }
+    }
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -272,7 +296,12 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Model(args)) => {
-            let ws = workspace::open(args.open.db.as_deref(), &args.open.model, args.open.lenient)?;
+            let ws = workspace::open(
+                args.open.db.as_deref(),
+                &args.open.model,
+                args.open.lenient,
+                args.open.driver.map(Into::into),
+            )?;
             print_warnings(&ws.model);
             print_out(&crate::model::toml::write(&ws.model.to_spec()))?;
             Ok(())

@@ -6,7 +6,12 @@ use crate::navigation as nav;
 use anyhow::Result;
 
 pub fn run(args: &TraceArgs) -> Result<()> {
-    let ws = workspace::open(args.nav.database(), &args.nav.model, args.nav.lenient)?;
+    let ws = workspace::open(
+        args.nav.database(),
+        &args.nav.model,
+        args.nav.lenient,
+        args.nav.driver.map(Into::into),
+    )?;
     print_warnings(&ws.model);
     let navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
     if (args.baseline.is_some() || args.update_baseline.is_some()) && args.nav.budget().is_empty() {

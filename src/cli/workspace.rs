@@ -6,6 +6,7 @@
 use crate::db::open::{open_read_only, open_sample};
 use crate::db::postgresql::{self, PgConnection};
 use crate::db::{Schema, TracedConnection};
+use crate::dialect::Driver;
 use crate::model::{Model, infer};
 use anyhow::{Context, Result};
 use std::path::{Path, PathBuf};
@@ -25,8 +26,22 @@ pub struct Workspace {
 }
 
 /// Opens the database and the model: `models` as `--model` gave them
-/// (none: the sample's model, or one inferred from a user database).
-pub fn open(db: Option<&Path>, models: &[PathBuf], lenient: bool) -> Result<Workspace> {
+/// (none: the sample's model, or one inferred from a user database);
+/// `driver` picks the SQL shown for PostgreSQL (default psycopg2).
+pub fn open(
+    db: Option<&Path>,
+    models: &[PathBuf],
+    lenient: bool,
+    driver: Option<Driver>,
+) -> Result<Workspace> {
+    let is_url = db.is_some_and(|url| postgresql::is_url(&url.to_string_lossy()));
+    if driver.is_some() && !is_url {
+        return Err(crate::cli::UsageError(
+            "--driver is for PostgreSQL databases (postgresql://...); SQLite's SQL has one form"
+                .to_string(),
+        )
+        .into());
+    }
     let (conn, schema, db_name) = match db {
         Some(url) if postgresql::is_url(&url.to_string_lossy()) => {
             let pg = PgConnection::connect(&url.to_string_lossy())?;
@@ -40,7 +55,11 @@ pub fn open(db: Option<&Path>, models: &[PathBuf], lenient: bool) -> Result<Work
                 );
             }
             let name = pg.database().to_string();
-            let conn = TracedConnection::postgres(pg, &crate::dialect::POSTGRESQL);
+            let dialect = match driver.unwrap_or(Driver::Psycopg2) {
+                Driver::Psycopg2 => &crate::dialect::POSTGRESQL,
+                Driver::Psycopg => &crate::dialect::POSTGRESQL_PSYCOPG,
+            };
+            let conn = TracedConnection::postgres(pg, dialect);
             (conn, schema, name)
         }
         _ => {

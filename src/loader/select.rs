@@ -79,20 +79,25 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
             // The parent's key, bound in key order. A many-to-one that is
             // a get binds `pk_1`, `pk_2` as `Mapper._get_clause` does.
             let get = rel.direction != Direction::OneToMany && model.uses_get(rel);
+            // Each bind has the type of the parent's column it comes from
+            // (the target's key for a get).
+            let parent = model.entity(rel.parent);
+            let parent_type = |p: usize| model.column_type(&parent.table, &parent.columns[p]);
+            let target_type = |t: usize| model.column_type(&table, &target.columns[t]);
             let terms: Vec<String> = pairs
                 .iter()
                 .enumerate()
-                .map(|(i, (_, t))| {
+                .map(|(i, (p, t))| {
                     if rel.direction == Direction::OneToMany {
-                        format!("{} = {}", arg(i), column(*t))
+                        format!("{} = {}", arg(i, parent_type(*p)), column(*t))
                     } else if let Some(k) = target.pk.iter().position(|c| c == t).filter(|_| get) {
                         format!(
                             "{} = {}",
                             column(*t),
-                            arg_named(i, &format!("pk_{}", k + 1))
+                            arg_named(i, &format!("pk_{}", k + 1), target_type(*t))
                         )
                     } else {
-                        format!("{} = {}", column(*t), arg(i))
+                        format!("{} = {}", column(*t), arg(i, parent_type(*p)))
                     }
                 })
                 .collect();
@@ -106,11 +111,18 @@ pub fn per_parent_spec(session: &mut Session<'_>, node: NodeId, style: LabelStyl
         } => {
             spec.from = format!("{}, {}", ident(&table), ident(link));
             // The parent's side bound, each term in its written order.
+            let parent_entity = model.entity(rel.parent);
             let terms =
                 parent
                     .iter()
                     .enumerate()
-                    .map(|(i, (_, l))| link_equality(arg(i), qualified(link, l), link_first[0]))
+                    .map(|(i, (p, l))| {
+                        let bind = arg(
+                            i,
+                            model.column_type(&parent_entity.table, &parent_entity.columns[*p]),
+                        );
+                        link_equality(bind, qualified(link, l), link_first[0])
+                    })
                     .chain(targets.iter().map(|(t, l)| {
                         link_equality(column(*t), qualified(link, l), link_first[1])
                     }));

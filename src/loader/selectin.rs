@@ -243,7 +243,16 @@ fn statement(
         }
     };
     let qualified_keys: Vec<String> = key_columns.iter().map(|(q, c)| qualified(q, c)).collect();
-    let keys = in_keys(session.conn.dialect(), &qualified_keys, n, 0);
+    // The bind takes the type of the column it is compared with (an
+    // alias's is its table's: the parent's).
+    let key_type = match &key_columns[..] {
+        [(_, column)] if matches!(form, Form::JoinedToParent) => {
+            model.column_type(&parent.table, column)
+        }
+        [(table, column)] => model.column_type(table, column),
+        _ => None,
+    };
+    let keys = in_keys(session.conn.dialect(), &qualified_keys, key_type, n, 0);
     // The target in the FROM list itself gets its class criterion here; a
     // joined one has it in its ON clause.
     spec.where_clause = Some(keys);
@@ -301,7 +310,17 @@ fn load_many_to_one(
                 .iter()
                 .map(|c| qualified(&entity.table, &entity.columns[*c]))
                 .collect();
-            spec.where_clause = Some(in_keys(s.conn.dialect(), &columns, chunk.len(), 0));
+            let key_type = match target_columns[..] {
+                [c] => model.column_type(&entity.table, &entity.columns[c]),
+                _ => None,
+            };
+            spec.where_clause = Some(in_keys(
+                s.conn.dialect(),
+                &columns,
+                key_type,
+                chunk.len(),
+                0,
+            ));
             spec.criterion = class_criterion(model, rel.target, &entity.table);
             // SQLAlchemy selects the key columns first (`_raw_columns =
             // [*pk_cols, entity]`): a key not first in the table moves up.

@@ -9,7 +9,6 @@
 use crate::dialect::{Bind, Dialect, constants_in, ident, qualified};
 use crate::model::{Direction, EntityId, Join, Model, OrderTerm, RelId};
 use crate::plan::NodeId;
-use std::collections::HashMap;
 
 /// How result columns are labelled.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -37,10 +36,6 @@ pub struct SelectBuilder {
     anonymous: Vec<String>,
 }
 
-/// Placeholder delimiters (control characters, not found in identifiers).
-const ANON_START: char = '\u{1}';
-const ANON_END: char = '\u{2}';
-
 impl SelectBuilder {
     pub fn new(style: LabelStyle, dialect: &'static dyn Dialect) -> SelectBuilder {
         SelectBuilder {
@@ -55,7 +50,12 @@ impl SelectBuilder {
     /// A fresh anonymous name for `base` (numbered by [`Self::finish`]).
     fn anon(&mut self, base: &str) -> String {
         self.anonymous.push(base.to_string());
-        format!("{ANON_START}{}{ANON_END}", self.anonymous.len() - 1)
+        format!(
+            "{}{}{}",
+            crate::dialect::ANON_START,
+            self.anonymous.len() - 1,
+            crate::dialect::ANON_END
+        )
     }
 
     /// A fresh alias: `posts_1`, then `posts_2`.
@@ -64,50 +64,15 @@ impl SelectBuilder {
     }
 
     /// Replaces the placeholders in `sql` by `name_N`, numbered per name in
-    /// the order of their first appearance, then spells every identifier
-    /// and parameter as the dialect does.
+    /// the order of their first appearance (binds' names included), then
+    /// spells every identifier and parameter as the dialect does.
     pub fn finish(&self, sql: &str) -> (String, Vec<Bind>) {
-        crate::dialect::render(self.dialect, &self.number_anonymous(sql))
+        crate::dialect::render_named(self.dialect, sql, &self.anonymous)
     }
 
     /// The statement's dialect.
     pub fn dialect(&self) -> &'static dyn Dialect {
         self.dialect
-    }
-
-    fn number_anonymous(&self, sql: &str) -> String {
-        if self.anonymous.is_empty() {
-            return sql.to_string();
-        }
-        let mut numbers: Vec<Option<u32>> = vec![None; self.anonymous.len()];
-        let mut counters: HashMap<&str, u32> = HashMap::new();
-        let mut out = String::with_capacity(sql.len());
-        let mut rest = sql;
-        while let Some(start) = rest.find(ANON_START) {
-            out.push_str(&rest[..start]);
-            let after = &rest[start + ANON_START.len_utf8()..];
-            // Text typed into a dynamic query could hold the delimiter:
-            // anything that is not one of ours stays as it is.
-            let index = after.find(ANON_END).and_then(|end| {
-                let index: usize = after[..end].parse().ok()?;
-                (index < self.anonymous.len()).then_some((index, end))
-            });
-            let Some((index, end)) = index else {
-                out.push(ANON_START);
-                rest = after;
-                continue;
-            };
-            let base = self.anonymous[index].as_str();
-            let n = *numbers[index].get_or_insert_with(|| {
-                let counter = counters.entry(base).or_insert(0);
-                *counter += 1;
-                *counter
-            });
-            out.push_str(&format!("{base}_{n}"));
-            rest = &after[end + ANON_END.len_utf8()..];
-        }
-        out.push_str(rest);
-        out
     }
 
     /// Adds `qualifier.column` once; returns its result index.
@@ -415,7 +380,11 @@ pub fn class_criterion(model: &Model, entity: EntityId, qualifier: &str) -> Opti
     Some(format!(
         "{} IN ({})",
         qualified(qualifier, &e.columns[on]),
-        constants_in(&e.columns[on], &poly.criterion)
+        constants_in(
+            &e.columns[on],
+            model.column_type(&e.table, &e.columns[on]),
+            &poly.criterion
+        )
     ))
 }
 

@@ -31,6 +31,9 @@ pub struct Model {
     pub entities: Vec<Entity>,
     pub relationships: Vec<Relationship>,
     pub warnings: Vec<Diagnostic>,
+    /// Every column's declared type, by table and column: what psycopg 3
+    /// casts a bind compared with it to.
+    pub column_types: std::collections::HashMap<(String, String), String>,
 }
 
 #[derive(Clone, Debug)]
@@ -192,6 +195,15 @@ impl Relationship {
 }
 
 impl Model {
+    /// The declared type of `table.column` (a table's name, not an alias),
+    /// when the schema gives one.
+    pub fn column_type(&self, table: &str, column: &str) -> Option<&str> {
+        self.column_types
+            .get(&(table.to_string(), column.to_string()))
+            .map(String::as_str)
+            .filter(|t| !t.is_empty())
+    }
+
     pub fn entity(&self, id: EntityId) -> &Entity {
         &self.entities[id.0]
     }

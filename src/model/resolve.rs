@@ -98,6 +98,16 @@ impl Resolver<'_> {
             entities,
             relationships,
             warnings: Vec::new(),
+            column_types: self
+                .schema
+                .tables
+                .iter()
+                .flat_map(|t| {
+                    t.columns
+                        .iter()
+                        .map(|c| ((t.name.clone(), c.name.clone()), c.decl_type.clone()))
+                })
+                .collect(),
         };
         self.check_back_populates(&model)?;
         Ok(model)

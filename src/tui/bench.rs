@@ -15,7 +15,12 @@ use std::time::{Duration, Instant};
 
 pub fn run(open: &OpenArgs) -> Result<()> {
     let start = Instant::now();
-    let ws = workspace::open(open.db.as_deref(), &open.model, open.lenient)?;
+    let ws = workspace::open(
+        open.db.as_deref(),
+        &open.model,
+        open.lenient,
+        open.driver.map(Into::into),
+    )?;
     let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
     let mut app = App::new(&ws, (120, 40), Theme::mono())?;
     terminal.draw(|f| ui::render(&app, f))?;

@@ -246,7 +246,7 @@ pub const BINDINGS: &[Binding] = &[
         label: "e",
         action: Action::Explain,
         context: Context::Log,
-        description: "the plan of the selected statement (SQLite: EXPLAIN QUERY PLAN, PostgreSQL: EXPLAIN with its values)",
+        description: "the plan of the selected statement (EXPLAIN QUERY PLAN; on PostgreSQL, EXPLAIN)",
         hint: Some("e explain"),
     },
     Binding {

@@ -56,7 +56,12 @@ fn restore_on_signals() -> Result<()> {
 
 pub fn run(open: &OpenArgs, root: Option<&str>) -> Result<()> {
     // Everything that can fail on bad input fails before the screen changes.
-    let ws = workspace::open(open.db.as_deref(), &open.model, open.lenient)?;
+    let ws = workspace::open(
+        open.db.as_deref(),
+        &open.model,
+        open.lenient,
+        open.driver.map(Into::into),
+    )?;
     let root = crate::cli::root_entity(&ws.model, root)?;
     crate::cli::print_warnings(&ws.model);
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
