@@ -1293,6 +1293,85 @@ fn format_github_annotates_the_models_lines() {
     assert!(stderr.contains("use it with trace"), "{stderr}");
 }
 
+/// `--format junit`: well-formed XML, a test case per loader (path and
+/// strategy) at its model line, breaches as failures; compare gives one
+/// suite per strategy.
+#[test]
+fn format_junit_has_a_case_per_loader_and_fails_the_breaches() {
+    let args = [
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts,posts.comments",
+        "--strategy",
+        "posts=select",
+        "--strategy",
+        "posts.comments=selectin",
+        "--format",
+        "junit",
+        "--fail-on",
+        "n+1",
+    ];
+    let (code, stdout, _) = run(&args);
+    assert_eq!(code, Some(3));
+    let xml = roxmltree::Document::parse(&stdout).unwrap_or_else(|e| panic!("{e}:\n{stdout}"));
+    let root = xml.root_element();
+    assert_eq!(root.tag_name().name(), "testsuites");
+    assert_eq!(root.attribute("tests"), Some("3"));
+    assert_eq!(root.attribute("failures"), Some("1"));
+    let cases: Vec<_> = root
+        .descendants()
+        .filter(|n| n.has_tag_name("testcase"))
+        .collect();
+    let names: Vec<_> = cases.iter().map(|c| c.attribute("name").unwrap()).collect();
+    assert_eq!(
+        names,
+        ["User (root)", "posts · select", "posts.comments · selectin"]
+    );
+    let posts = cases[1];
+    assert_eq!(posts.attribute("file"), Some("assets/models/blog.toml"));
+    assert_eq!(posts.attribute("line"), Some("9"));
+    let failure = posts
+        .children()
+        .find(|n| n.has_tag_name("failure"))
+        .unwrap();
+    assert_eq!(failure.attribute("type"), Some("n+1"));
+    assert!(
+        failure
+            .text()
+            .unwrap()
+            .contains("SELECT ••• FROM posts WHERE ? = posts.user_id"),
+        "{stdout}"
+    );
+    let out = |case: &roxmltree::Node| {
+        case.children()
+            .find(|n| n.has_tag_name("system-out"))
+            .and_then(|n| n.text())
+            .unwrap()
+            .to_string()
+    };
+    assert_eq!(out(&cases[1]), "3 statements · 5 rows");
+    assert_eq!(out(&cases[2]), "2 statements · 10 rows");
+    assert!(cases[2].children().all(|n| !n.has_tag_name("failure")));
+
+    // compare: a suite per strategy; no budget, no failure, exit 0.
+    let (code, stdout, _) = run(&[
+        "compare", "--limit", "3", "--expand", "posts", "--format", "junit",
+    ]);
+    assert_eq!(code, Some(0));
+    let xml = roxmltree::Document::parse(&stdout).unwrap();
+    let suites: Vec<_> = xml
+        .root_element()
+        .children()
+        .filter(|n| n.has_tag_name("testsuite"))
+        .map(|n| n.attribute("name").unwrap().to_string())
+        .collect();
+    assert!(suites.len() >= 9, "{suites:?}");
+    assert!(suites.contains(&"loadscope compare User under joined".to_string()));
+    assert_eq!(xml.root_element().attribute("failures"), Some("0"));
+}
+
 #[test]
 fn text_reports_count_in_words_and_fold_long_key_lists() {
     let out = ok(&["trace", "--limit", "1", "--expand", "manager"]);

@@ -194,7 +194,7 @@ impl Budget {
 
 /// Where the relationship a loader name (`User.posts`) stands for is
 /// defined.
-fn defined_at(model: &Model, loader: &str) -> Option<String> {
+pub(super) fn defined_at(model: &Model, loader: &str) -> Option<String> {
     let (entity, rel) = loader.split_once('.')?;
     let entity = model.entity_by_name(entity)?;
     let rel = model.rel_by_name(entity, rel)?;

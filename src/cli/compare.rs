@@ -30,6 +30,17 @@ pub fn run(args: &NavArgs) -> Result<()> {
         }
         Format::Text => super::print_out(&text(&outcomes))?,
         Format::Markdown => super::print_out(&markdown(&outcomes))?,
+        Format::Junit => {
+            let budget = args.budget();
+            let runs: Vec<(String, &Outcome, Vec<super::budget::Breach>)> = outcomes
+                .iter()
+                .map(|(s, o)| {
+                    let title = format!("loadscope compare {} under {s}", o.root);
+                    (title, o, budget.check(&ws.model, o))
+                })
+                .collect();
+            super::print_out(&super::junit::write(&ws.model, &runs))?;
+        }
         Format::Github => unreachable!("refused above"),
     }
     // Under a budget, compare asks: does any strategy keep it? It fails

@@ -4,6 +4,7 @@
 
 pub mod budget;
 pub mod compare;
+pub mod junit;
 pub mod report;
 pub mod sample;
 pub mod sample_postgresql;
@@ -189,6 +190,9 @@ pub enum Format {
     Markdown,
     /// GitHub Actions workflow annotations, at the model's lines (trace)
     Github,
+    /// JUnit XML: a test case per loader (path and strategy), budget
+    /// breaches as failures
+    Junit,
 }
 
 /// Arguments that parse but do not make sense (an unknown strategy, path

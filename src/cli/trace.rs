@@ -29,13 +29,21 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         Format::Markdown => super::print_out(&super::report::to_markdown(&outcome))?,
         Format::Json => super::report::write_json(&[&outcome], false, std::io::stdout().lock())?,
         // (Written below, with the budget's findings.)
-        Format::Github => {}
+        Format::Github | Format::Junit => {}
     }
     let breaches = args.nav.budget().check(&ws.model, &outcome);
-    if args.nav.format == Format::Github {
-        super::print_out(&super::budget::github_annotations(
+    match args.nav.format {
+        Format::Github => super::print_out(&super::budget::github_annotations(
             &ws.model, &outcome, &breaches,
-        ))?;
+        ))?,
+        Format::Junit => {
+            let title = format!("loadscope trace {}", outcome.root);
+            super::print_out(&super::junit::write(
+                &ws.model,
+                &[(title, &outcome, breaches.clone())],
+            ))?
+        }
+        _ => {}
     }
     if let Some(path) = &args.update_baseline {
         Baseline::of(&breaches).write(path)?;
