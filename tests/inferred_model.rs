@@ -408,3 +408,84 @@ fn singular_table_names_give_plural_collections() {
     has(&model, "User", "people", "Person", "one_to_many");
     round_trip(&db);
 }
+
+/// A foreign key that is unique in its table (a UNIQUE constraint or
+/// index, or the table's whole primary key) is a one-to-one: the parent's
+/// side is a scalar named in the singular; a non-unique one, or one that
+/// is only part of a unique key, stays a collection.
+#[test]
+fn unique_foreign_keys_infer_one_to_one() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join("one_to_one.db");
+    Connection::open(&db)
+        .unwrap()
+        .execute_batch(
+            "CREATE TABLE accounts (id INTEGER PRIMARY KEY, name TEXT);
+             CREATE TABLE settings (id INTEGER PRIMARY KEY,
+                 account_id INTEGER UNIQUE REFERENCES accounts(id), theme TEXT);
+             CREATE TABLE profiles (account_id INTEGER PRIMARY KEY REFERENCES accounts(id), bio TEXT);
+             CREATE TABLE avatars (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES accounts(id));
+             CREATE UNIQUE INDEX ux_avatars ON avatars(account_id) WHERE account_id > 0;
+             CREATE TABLE posts (id INTEGER PRIMARY KEY, account_id INTEGER REFERENCES accounts(id),
+                 slug TEXT, UNIQUE (account_id, slug));
+             INSERT INTO accounts VALUES (1, 'a'), (2, 'b');
+             INSERT INTO settings VALUES (1, 1, 'dark');
+             INSERT INTO profiles VALUES (2, 'hi');",
+        )
+        .unwrap();
+    let schema = schema_of(&db);
+    let table = |name: &str| schema.table(name).unwrap();
+    assert_eq!(
+        table("settings").unique,
+        vec![vec!["account_id".to_string()]]
+    );
+    assert!(
+        table("profiles").unique.is_empty(),
+        "the key is the primary key"
+    );
+    assert!(
+        table("avatars").unique.is_empty(),
+        "a partial index is no key"
+    );
+    assert_eq!(
+        table("posts").unique,
+        vec![vec!["account_id".to_string(), "slug".to_string()]]
+    );
+
+    let model = inferred(&db);
+    let account = model.entity_by_name("Account").unwrap();
+    let scalar = |name: &str| {
+        let rel = model.rel_by_name(account, name).unwrap_or_else(|| {
+            panic!(
+                "Account.{name} in {:?}",
+                model.entity(account).relationships
+            )
+        });
+        !model.rel(rel).uselist
+    };
+    assert!(scalar("setting"));
+    assert!(scalar("profile"));
+    assert!(!scalar("avatars"));
+    assert!(!scalar("posts"));
+
+    // Loaded, an absent one is null, a present one an object.
+    let out = loadscope(&[
+        "trace",
+        s(&db),
+        "--expand",
+        "setting,profile",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let graph = &report["graph"];
+    assert_eq!(graph[0]["setting"]["label"], "dark");
+    assert!(graph[0]["profile"].is_null());
+    assert!(graph[1]["setting"].is_null());
+    assert_eq!(graph[1]["profile"]["label"], "hi");
+}

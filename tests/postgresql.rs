@@ -515,3 +515,57 @@ fn the_explorer_on_postgresql_in_tmux() {
     tmux.wait_for("EXITED:0");
     assert_eq!((checksums(pg, &db), pg.psql(&db, counter)), before);
 }
+
+/// The schema from pg_catalog: declared types, composite primary keys in
+/// key order, foreign keys, unique keys (not partial, expression or the
+/// INCLUDE columns of an index); a unique foreign key infers a one-to-one
+/// as on SQLite.
+#[test]
+fn the_schema_comes_from_pg_catalog() {
+    let pg = cluster();
+    let url = pg.new_database("schema");
+    pg.psql(
+        &name_of(&url),
+        "CREATE TABLE accounts (id serial PRIMARY KEY, name varchar(40) NOT NULL);
+         CREATE TABLE settings (id int PRIMARY KEY, account_id int UNIQUE REFERENCES accounts,
+             theme text);
+         CREATE TABLE lines (number int, tenant int, note text, PRIMARY KEY (tenant, number));
+         CREATE TABLE tags (id int PRIMARY KEY, account_id int REFERENCES accounts, label text,
+             code text);
+         CREATE UNIQUE INDEX ux_tags_label ON tags (account_id) INCLUDE (label);
+         CREATE UNIQUE INDEX ux_tags_partial ON tags (code) WHERE code IS NOT NULL;
+         CREATE UNIQUE INDEX ux_tags_lower ON tags (lower(label));",
+    );
+    let schema = PgConnection::connect(&url).unwrap().schema().unwrap();
+    let table = |name: &str| schema.table(name).unwrap();
+    let accounts = table("accounts");
+    let types: Vec<&str> = accounts
+        .columns
+        .iter()
+        .map(|c| c.decl_type.as_str())
+        .collect();
+    assert_eq!(types, ["INTEGER", "CHARACTER VARYING(40)"]);
+    let lines = table("lines");
+    let pk: Vec<(&str, u32)> = lines
+        .columns
+        .iter()
+        .map(|c| (c.name.as_str(), c.pk))
+        .collect();
+    assert_eq!(pk, [("number", 2), ("tenant", 1), ("note", 0)]);
+    assert_eq!(
+        table("settings").unique,
+        vec![vec!["account_id".to_string()]]
+    );
+    assert_eq!(table("tags").unique, vec![vec!["account_id".to_string()]]);
+    assert_eq!(table("tags").foreign_keys[0].to, ["id"]);
+
+    let out = loadscope(&["model", &url]);
+    let model = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        model.contains(
+            "[entities.Account.relationships.setting]\ntarget = \"Setting\"\n\
+             foreign_key = \"settings.account_id\"\nback_populates = \"account\"\nuselist = false\n"
+        ),
+        "{model}"
+    );
+}

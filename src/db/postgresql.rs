@@ -225,10 +225,30 @@ impl PgConnection {
                 fk.from.push(row.get(2));
                 fk.to.push(row.get(3));
             }
+            // Unique constraints and unique indexes (not the primary key,
+            // not partial, not on expressions), columns in index order.
+            let unique = client
+                .query(
+                    "SELECT array_agg(a.attname::text ORDER BY k.ord) \
+                     FROM pg_catalog.pg_index i \
+                     CROSS JOIN LATERAL unnest(i.indkey) WITH ORDINALITY AS k(attnum, ord) \
+                     JOIN pg_catalog.pg_attribute a \
+                         ON a.attrelid = i.indrelid AND a.attnum = k.attnum \
+                     WHERE i.indrelid = $1 AND i.indisunique AND NOT i.indisprimary \
+                     AND k.ord <= i.indnkeyatts \
+                     AND i.indpred IS NULL AND i.indexprs IS NULL \
+                     GROUP BY i.indexrelid ORDER BY i.indexrelid",
+                    &[&oid],
+                )
+                .map_err(|e| fail(&format!("the unique keys of `{name}`"), e))?
+                .iter()
+                .map(|r| r.get::<_, Vec<String>>(0))
+                .collect();
             schema.tables.push(Table {
                 name,
                 columns,
                 foreign_keys,
+                unique,
             });
         }
         Ok(schema)

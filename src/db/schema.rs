@@ -58,6 +58,9 @@ pub struct Table {
     pub name: String,
     pub columns: Vec<Column>,
     pub foreign_keys: Vec<ForeignKey>,
+    /// The column sets of its unique constraints and unique indexes
+    /// (not the primary key; not partial or expression indexes).
+    pub unique: Vec<Vec<String>>,
 }
 
 impl Table {
@@ -179,5 +182,30 @@ fn read_table(conn: &Connection, name: &str) -> Result<Table> {
         name: name.to_string(),
         columns,
         foreign_keys,
+        unique: unique_keys(conn, name)?,
     })
+}
+
+/// `UNIQUE` constraints and unique indexes, by their columns in order;
+/// the primary key's own index (origin `pk`) and partial indexes left out.
+fn unique_keys(conn: &Connection, table: &str) -> Result<Vec<Vec<String>>> {
+    let mut list = conn.prepare(
+        "SELECT name FROM pragma_index_list(?1) \
+         WHERE \"unique\" AND origin <> 'pk' AND NOT partial ORDER BY seq",
+    )?;
+    let names = list
+        .query_map([table], |r| r.get::<_, String>(0))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let mut info = conn.prepare("SELECT name FROM pragma_index_info(?1) ORDER BY seqno")?;
+    let mut out = Vec::new();
+    for index in names {
+        // An expression's column has no name: such an index is no key.
+        let columns = info
+            .query_map([&index], |r| r.get::<_, Option<String>>(0))?
+            .collect::<rusqlite::Result<Option<Vec<_>>>>()?;
+        if let Some(columns) = columns.filter(|c| !c.is_empty()) {
+            out.push(columns);
+        }
+    }
+    Ok(out)
 }

@@ -106,6 +106,16 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
             let parent_index = index_of(&fk.to_table).expect("entity table");
             let self_referential = parent_index == child_index;
             let one_name = unique(child_index, many_to_one_name(&fk.from, &fk.to_table));
+            // A foreign key that is unique in its table (a UNIQUE key, or
+            // the whole primary key) leaves one child per parent: the
+            // parent's side is a one-to-one, `uselist=False`, named in the
+            // singular.
+            let one_to_one = !self_referential && is_unique(child, &fk.from);
+            let children = if one_to_one {
+                singular(&child.name.to_lowercase())
+            } else {
+                plural(&child.name.to_lowercase())
+            };
             let many_wanted = if self_referential
                 || child
                     .foreign_keys
@@ -114,9 +124,9 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
                     .count()
                     > 1
             {
-                format!("{}_by_{}", plural(&child.name.to_lowercase()), one_name)
+                format!("{children}_by_{one_name}")
             } else {
-                plural(&child.name.to_lowercase())
+                children
             };
             let many_name = unique(parent_index, many_wanted);
             let foreign_key: Vec<String> = fk
@@ -131,6 +141,9 @@ pub fn infer(schema: &Schema, source_name: &str) -> ParsedModel {
                 Located::bare(child_entity),
             );
             many.foreign_key = Some(Located::bare(foreign_key.clone()));
+            if one_to_one {
+                many.uselist = Some(Located::bare(false));
+            }
             many.back_populates = Some(Located::bare(one_name.clone()));
             let mut one =
                 RelationshipSpec::new(Located::bare(one_name), Located::bare(parent_entity));
@@ -267,6 +280,27 @@ fn many_to_one_name(columns: &[String], to_table: &str) -> String {
 }
 
 /// `users` -> `User`, `post_tags` -> `PostTag`, `categories` -> `Category`.
+/// Whether `columns` (a foreign key's) hold a unique value per row of
+/// `table`: a unique key or the primary key has exactly those columns.
+fn is_unique(table: &Table, columns: &[String]) -> bool {
+    let same = |key: &[&str]| {
+        key.len() == columns.len()
+            && key
+                .iter()
+                .all(|k| columns.iter().any(|c| c.eq_ignore_ascii_case(k)))
+    };
+    let pk: Vec<&str> = table
+        .primary_key()
+        .iter()
+        .map(|c| c.name.as_str())
+        .collect();
+    same(&pk)
+        || table
+            .unique
+            .iter()
+            .any(|u| same(&u.iter().map(String::as_str).collect::<Vec<_>>()))
+}
+
 pub fn entity_name(table: &str) -> String {
     let singular = singular(table);
     singular
