@@ -36,6 +36,7 @@ fn navigation(strategy: Strategy) -> Navigation {
         limit: None,
         expand: vec!["posts".into()],
         strategies: vec![("posts".into(), strategy)],
+        queries: Vec::new(),
     }
 }
 

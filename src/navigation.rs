@@ -5,6 +5,7 @@
 
 use crate::db::value::value_to_json;
 use crate::db::{Key, QueryLog, Step, TracedConnection};
+use crate::loader::dynamic::DynamicQuery;
 use crate::model::{EntityId, Model};
 use crate::plan::{LoadPlan, NodeId};
 use crate::session::{Access, ObjId, Related, RootQuery, Session};
@@ -23,6 +24,8 @@ pub struct Navigation {
     /// A strategy chosen for a path, like a loader option; other paths
     /// use the model's `lazy`.
     pub strategies: Vec<(String, Strategy)>,
+    /// What a dynamic path's query adds (`user.posts.filter(...)`).
+    pub queries: Vec<(String, DynamicQuery)>,
 }
 
 impl Navigation {
@@ -38,6 +41,7 @@ impl Navigation {
                 .map(|r| model.rel(*r).name.clone())
                 .collect(),
             strategies: Vec::new(),
+            queries: Vec::new(),
         }
     }
 
@@ -182,7 +186,21 @@ fn run_walk(
         })
         .collect();
 
+    // A query's filter or order applies to a dynamic relationship only.
+    let mut queries = Vec::new();
+    for (path, query) in &nav.queries {
+        let node = plan.add_path(model, path)?;
+        let strategy = plan.strategy_of(model, node, NodeId::ROOT);
+        if strategy != Strategy::Dynamic {
+            bail!(
+                "--filter and --order-by shape a dynamic relationship's query; `{path}` loads with \
+                 {strategy} (add --strategy {path}=dynamic)"
+            );
+        }
+        queries.push((node, query.clone()));
+    }
     let mut session = Session::new(model, conn, plan);
+    session.queries.extend(queries);
     let entity = model.entity(nav.root);
     conn.begin_step(match nav.limit {
         Some(k) => format!("load {} rows (limit {k})", entity.name),

@@ -286,6 +286,9 @@ pub struct Session<'a> {
     /// The next round of post-loads (selectin, immediate) of the top-level
     /// statement being finished; `None` outside one. See `execute`.
     post_loads: Option<Vec<PostLoad>>,
+    /// What the navigation adds to a dynamic node's query (its filter,
+    /// order, limit).
+    pub queries: FxHashMap<NodeId, crate::loader::dynamic::DynamicQuery>,
 }
 
 impl<'a> Session<'a> {
@@ -300,6 +303,7 @@ impl<'a> Session<'a> {
             values: Vec::new(),
             load_seq: 0,
             prepared: FxHashMap::default(),
+            queries: FxHashMap::default(),
             first_sight_loaders: FxHashMap::default(),
             post_loads: None,
         }

@@ -1372,6 +1372,117 @@ fn format_junit_has_a_case_per_loader_and_fails_the_breaches() {
     assert_eq!(xml.root_element().attribute("failures"), Some("0"));
 }
 
+/// `trace --filter` / `--order-by`: a dynamic relationship's query, as
+/// `user.posts.filter(...).order_by(...)`, with the explorer's checks.
+#[test]
+fn trace_filter_and_order_by_shape_a_dynamic_query() {
+    let report = |extra: &[&str]| -> Value {
+        let mut args = vec![
+            "trace",
+            "--limit",
+            "2",
+            "--expand",
+            "posts,posts.comments",
+            "--strategy",
+            "dynamic",
+            "--format",
+            "json",
+        ];
+        args.extend_from_slice(extra);
+        serde_json::from_str(&ok(&args)).unwrap()
+    };
+    let all = report(&[]);
+    let shaped = report(&[
+        "--filter",
+        "posts:posts.id > 1",
+        "--order-by",
+        "posts:posts.id DESC",
+        "--filter",
+        "posts.comments:comments.id % 2 = 0",
+    ]);
+    let sql = |r: &Value, loader: &str| -> Vec<String> {
+        r["statements"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|s| s["loader"] == loader)
+            .map(|s| s["sql"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let posts = sql(&shaped, "User.posts");
+    assert_eq!(posts.len(), 2);
+    assert!(
+        posts[0].ends_with(
+            "FROM posts WHERE ? = posts.user_id AND (posts.id > 1) ORDER BY posts.id DESC"
+        ),
+        "{}",
+        posts[0]
+    );
+    assert!(sql(&shaped, "Post.comments")[0].contains("AND (comments.id % 2 = 0)"));
+    // John's first post is filtered out; the rest come newest first.
+    let titles = |r: &Value| -> Vec<i64> {
+        r["graph"][0]["posts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["pk"].as_i64().unwrap())
+            .collect()
+    };
+    assert_eq!(titles(&all), [1, 2]);
+    assert_eq!(titles(&shaped), [2]);
+
+    // PATH may be left out when one path is expanded.
+    let one = ok(&[
+        "trace",
+        "--limit",
+        "1",
+        "--expand",
+        "posts",
+        "--strategy",
+        "dynamic",
+        "--filter",
+        "posts.id > 1",
+    ]);
+    assert!(one.contains("AND (posts.id > 1)"), "{one}");
+
+    // Refusals: several paths and no PATH, a statement, a path that is
+    // not dynamic.
+    let stderr = fails(
+        &[
+            "trace",
+            "--expand",
+            "posts,posts.comments",
+            "--strategy",
+            "dynamic",
+            "--filter",
+            "x > 1",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("say which path it shapes, as PATH:EXPR"),
+        "{stderr}"
+    );
+    let stderr = fails(
+        &[
+            "trace",
+            "--expand",
+            "posts",
+            "--strategy",
+            "dynamic",
+            "--filter",
+            "1; DROP TABLE users",
+        ],
+        2,
+    );
+    assert!(stderr.contains("not several statements"), "{stderr}");
+    let stderr = fails(
+        &["trace", "--expand", "posts", "--filter", "posts.id > 1"],
+        1,
+    );
+    assert!(stderr.contains("add --strategy posts=dynamic"), "{stderr}");
+}
+
 #[test]
 fn text_reports_count_in_words_and_fold_long_key_lists() {
     let out = ok(&["trace", "--limit", "1", "--expand", "manager"]);

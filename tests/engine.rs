@@ -33,6 +33,7 @@ fn nav(model: &Model, root: &str, limit: Option<i64>, expand: &[&str]) -> Naviga
         limit,
         expand: expand.iter().map(|s| s.to_string()).collect(),
         strategies: Vec::new(),
+        queries: Vec::new(),
     }
 }
 

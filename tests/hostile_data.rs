@@ -205,6 +205,7 @@ fn text_blob_and_composite_keys_work() {
         limit: None,
         expand: vec!["code_uses".into(), "user".into()],
         strategies: Vec::new(),
+        queries: Vec::new(),
     };
     for strategy in [
         Strategy::Select,
@@ -628,6 +629,7 @@ fn expanding_a_manager_cycle_again_and_again_terminates() {
             limit: None,
             expand: deep.clone(),
             strategies: Vec::new(),
+            queries: Vec::new(),
         };
         let result = navigation::run(&ws.model, &ws.conn, &nav.with_strategy(strategy));
         if matches!(strategy, Strategy::Dynamic | Strategy::WriteOnly) {

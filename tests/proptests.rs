@@ -397,6 +397,7 @@ fn check_blog(blog: &Blog, limit: Option<i64>, choices: &[usize; 3]) -> Result<(
             limit,
             expand: paths.iter().map(|p| p.to_string()).collect(),
             strategies: Vec::new(),
+            queries: Vec::new(),
         };
         let reference = navigation::run(&model, &conn, &base.with_strategy(Loading::Select))
             .map_err(|e| TestCaseError::fail(format!("{e:#}")))?;

@@ -590,6 +590,7 @@ fn a_session_with_every_strategy_a_filter_and_a_replay_changes_no_byte() {
         limit: Some(20),
         expand: vec!["posts".into(), "posts.comments".into()],
         strategies: Vec::new(),
+        queries: Vec::new(),
     };
     navigation::run(&ws.model, &ws.conn, &nav.with_strategy(Strategy::Subquery)).unwrap();
     {

@@ -233,6 +233,7 @@ fn check(
         limit: fixture["limit"].as_i64(),
         expand,
         strategies,
+        queries: Vec::new(),
     };
     let outcome = navigation::run(&model, &conn, &nav);
     if let Some(refusal) = fixture["config_error"].as_str() {

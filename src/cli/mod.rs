@@ -133,6 +133,15 @@ pub struct TraceArgs {
     /// (repeatable); default: each relationship's lazy from the model
     #[arg(long, value_name = "NAME|PATH=NAME")]
     pub strategy: Vec<String>,
+    /// A dynamic relationship's `.filter(EXPR)`, an SQL condition on its
+    /// target (`posts:posts.id > 3`; PATH may be left out when one path is
+    /// expanded) (repeatable)
+    #[arg(long, value_name = "[PATH:]EXPR")]
+    pub filter: Vec<String>,
+    /// A dynamic relationship's `.order_by(EXPR)` (`posts:posts.id DESC`)
+    /// (repeatable)
+    #[arg(long, value_name = "[PATH:]EXPR")]
+    pub order_by: Vec<String>,
     /// Fail (exit 3) only on budget findings FILE does not hold
     #[arg(long, value_name = "FILE", conflicts_with = "update_baseline")]
     pub baseline: Option<PathBuf>,
@@ -396,6 +405,59 @@ fn navigation_of(model: &Model, args: &NavArgs, strategies: &[String]) -> Result
         plan.add_path(model, path)?;
     }
     Ok(nav)
+}
+
+/// `--filter` and `--order-by` into the navigation's dynamic queries:
+/// `PATH:EXPR` for an expanded path, or `EXPR` when one path is expanded
+/// (an `EXPR` may hold `:` itself: `posts.id::int`, `'a:b'`).
+pub fn dynamic_queries(nav: &mut Navigation, filters: &[String], orders: &[String]) -> Result<()> {
+    use crate::loader::dynamic::{DynamicQuery, check_filter, check_order};
+    let paths = nav.paths();
+    let mut queries: Vec<(String, DynamicQuery)> = Vec::new();
+    for (flag, items) in [("--filter", filters), ("--order-by", orders)] {
+        for item in items {
+            let (path, expr) = match item.split_once(':') {
+                Some((path, expr)) if paths.iter().any(|p| p == path.trim()) => {
+                    (path.trim().to_string(), expr.trim())
+                }
+                _ => match &paths[..] {
+                    [only] => (only.clone(), item.trim()),
+                    _ => {
+                        return Err(usage(anyhow::anyhow!(
+                            "{flag} {item:?}: say which path it shapes, as PATH:EXPR \
+                             (expanded: {})",
+                            paths.join(", ")
+                        )));
+                    }
+                },
+            };
+            let i = match queries.iter().position(|(p, _)| *p == path) {
+                Some(i) => i,
+                None => {
+                    queries.push((path, DynamicQuery::default()));
+                    queries.len() - 1
+                }
+            };
+            let query = &mut queries[i].1;
+            // Each is one clause: a second --filter for a path is ANDed, a
+            // second --order-by appended, as chained calls would be.
+            if flag == "--filter" {
+                check_filter(expr).map_err(usage)?;
+                query.filter = Some(match &query.filter {
+                    Some(before) => format!("({before}) AND ({expr})"),
+                    None => expr.to_string(),
+                });
+            } else {
+                check_order(expr).map_err(usage)?;
+                query.order_by = Some(match &query.order_by {
+                    Some(before) => format!("{before}, {expr}"),
+                    None => expr.to_string(),
+                });
+            }
+        }
+    }
+    nav.queries = queries;
+    Ok(())
 }
 
 pub fn parse_strategy(name: &str) -> Result<Strategy> {

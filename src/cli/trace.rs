@@ -13,7 +13,8 @@ pub fn run(args: &TraceArgs) -> Result<()> {
         args.nav.driver.map(Into::into),
     )?;
     print_warnings(&ws.model);
-    let navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
+    let mut navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
+    super::dynamic_queries(&mut navigation, &args.filter, &args.order_by)?;
     if (args.baseline.is_some() || args.update_baseline.is_some()) && args.nav.budget().is_empty() {
         return Err(anyhow::Error::new(super::UsageError(
             "a baseline holds budget findings: say which with --fail-on n+1,duplicate,raise, \

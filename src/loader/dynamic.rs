@@ -25,7 +25,8 @@ impl Loader for DynamicLoader {
     }
 
     fn access(&self, session: &mut Session<'_>, parent: ObjId, node: NodeId) -> Result<Access> {
-        let objects = query(session, parent, node, &DynamicQuery::default())?;
+        let q = session.queries.get(&node).cloned().unwrap_or_default();
+        let objects = query(session, parent, node, &q)?;
         Ok(Access::Loaded(Related::Many(objects)))
     }
 }
