@@ -1483,6 +1483,53 @@ fn trace_filter_and_order_by_shape_a_dynamic_query() {
     assert!(stderr.contains("add --strategy posts=dynamic"), "{stderr}");
 }
 
+/// `compare --scale`: each strategy at the limit and its multiples, with
+/// a verdict on how its statement count grows.
+#[test]
+fn compare_scale_says_how_each_strategy_grows() {
+    let out = ok(&[
+        "compare", "--scale", "2,3", "--expand", "posts", "--limit", "4",
+    ]);
+    let row = |strategy: &str| {
+        out.lines()
+            .find(|l| l.split_whitespace().next() == Some(strategy))
+            .unwrap_or_else(|| panic!("{strategy} in\n{out}"))
+            .split_whitespace()
+            .skip(1)
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    assert!(
+        out.contains("statements at limit          4       8      12  verdict"),
+        "{out}"
+    );
+    assert_eq!(row("select"), "5 9 13 linear: 1 per parent (N+1)");
+    assert_eq!(row("selectin"), "2 2 2 constant");
+    assert_eq!(row("joined"), "1 1 1 constant");
+
+    let json: Value = serde_json::from_str(&ok(&[
+        "compare", "--scale", "3", "--expand", "posts", "--limit", "20", "--format", "json",
+    ]))
+    .unwrap();
+    let select = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["strategy"] == "select")
+        .unwrap();
+    assert_eq!(select["limits"], serde_json::json!([20, 60]));
+    // The sample has 50 users: the verdict uses the parents loaded.
+    assert_eq!(select["roots"], serde_json::json!([20, 50]));
+    assert_eq!(select["statements"], serde_json::json!([21, 51]));
+    assert_eq!(select["verdict"], "linear");
+    assert_eq!(select["per_parent"], 1);
+
+    let stderr = fails(&["compare", "--scale", "1"], 2);
+    assert!(stderr.contains("--scale"), "{stderr}");
+    let stderr = fails(&["compare", "--scale", "2", "--format", "junit"], 2);
+    assert!(stderr.contains("--scale prints text or json"), "{stderr}");
+}
+
 #[test]
 fn text_reports_count_in_words_and_fold_long_key_lists() {
     let out = ok(&["trace", "--limit", "1", "--expand", "manager"]);

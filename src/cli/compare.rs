@@ -1,14 +1,15 @@
 //! `loadscope compare`: the same navigation under every strategy, each in
 //! a fresh session, one row each.
 
-use super::{Format, NavArgs, navigation, print_warnings, report, workspace};
+use super::{CompareArgs, Format, navigation, print_warnings, report, workspace};
 use crate::analysis::format_duration;
 use crate::model::Direction;
 use crate::navigation::{self as nav, Outcome};
 use crate::strategy::Strategy;
 use anyhow::Result;
 
-pub fn run(args: &NavArgs) -> Result<()> {
+pub fn run(compare_args: &CompareArgs) -> Result<()> {
+    let args = &compare_args.nav;
     if args.format == Format::Github {
         return Err(anyhow::Error::new(super::UsageError(
             "--format github annotates one run: use it with trace".to_string(),
@@ -22,6 +23,9 @@ pub fn run(args: &NavArgs) -> Result<()> {
     )?;
     print_warnings(&ws.model);
     let base = navigation(&ws.model, args, &[])?;
+    if !compare_args.scale.is_empty() {
+        return scale(&ws, &base, &compare_args.scale, args.format);
+    }
     let outcomes = compare(&ws.model, &ws.conn, &base)?;
     match args.format {
         Format::Json => {
@@ -81,6 +85,60 @@ pub fn run(args: &NavArgs) -> Result<()> {
         eprintln!("budget kept by: {}", keep.join(", "));
     }
     Ok(())
+}
+
+/// `--scale`: every strategy at the limit and its multiples, with each
+/// one's verdict.
+fn scale(
+    ws: &workspace::Workspace,
+    base: &nav::Navigation,
+    factors: &[u32],
+    format: Format,
+) -> Result<()> {
+    use super::scale::{DEFAULT_BASE, series, text};
+    if !matches!(format, Format::Text | Format::Json) {
+        return Err(anyhow::Error::new(super::UsageError(
+            "--scale prints text or json".to_string(),
+        )));
+    }
+    let first = base.limit.filter(|l| *l > 0).unwrap_or(DEFAULT_BASE);
+    let limits: Vec<i64> = std::iter::once(first)
+        .chain(factors.iter().map(|f| first * i64::from(*f)))
+        .collect();
+    let runs = limits
+        .iter()
+        .map(|limit| {
+            let at = nav::Navigation {
+                limit: Some(*limit),
+                ..base.clone()
+            };
+            compare(&ws.model, &ws.conn, &at)
+        })
+        .collect::<Result<Vec<_>>>()?;
+    // The batch sizes of the expanded relationships (selectin's).
+    let mut chunksizes: Vec<usize> = base
+        .paths()
+        .iter()
+        .filter_map(|path| {
+            let mut plan = crate::plan::LoadPlan::new(base.root);
+            let node = plan.add_path(&ws.model, path).ok()?;
+            Some(ws.model.rel(plan.node(node).rel?).chunksize)
+        })
+        .collect();
+    chunksizes.sort_unstable();
+    chunksizes.dedup();
+    let all = series(&limits, &runs, &chunksizes);
+    match format {
+        Format::Json => {
+            let mut out = serde_json::to_string_pretty(&all)?;
+            out.push('\n');
+            super::print_out(&out)
+        }
+        _ => {
+            let heading = runs.first().map(|r| heading(r)).unwrap_or_default();
+            super::print_out(&text(&heading, &all))
+        }
+    }
 }
 
 /// Runs `base` once per strategy. Strategies that cannot apply to one of

@@ -8,6 +8,7 @@ pub mod junit;
 pub mod report;
 pub mod sample;
 pub mod sample_postgresql;
+pub mod scale;
 pub mod trace;
 pub mod workspace;
 
@@ -70,7 +71,7 @@ pub enum Command {
     /// Run one navigation headless and print its statement log
     Trace(TraceArgs),
     /// Run the same navigation under every strategy, one row each
-    Compare(NavArgs),
+    Compare(CompareArgs),
     /// Write a generated database of any size (same seed, same data)
     Sample(SampleArgs),
     /// Print the model (inferred from foreign keys, or a model file) as TOML
@@ -148,6 +149,17 @@ pub struct TraceArgs {
     /// Write this run's budget findings to FILE, for --baseline
     #[arg(long, value_name = "FILE")]
     pub update_baseline: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct CompareArgs {
+    #[command(flatten)]
+    pub nav: NavArgs,
+    /// Also run at these multiples of --limit (default 10) and say per
+    /// strategy how the statement count grows: constant, linear (k per
+    /// parent) or batched (per 500 parents)
+    #[arg(long, value_name = "M,M", value_delimiter = ',', value_parser = clap::value_parser!(u32).range(2..))]
+    pub scale: Vec<u32>,
 }
 
 #[derive(Args, Debug, Clone)]
