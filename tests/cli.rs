@@ -1481,6 +1481,41 @@ fn trace_filter_and_order_by_shape_a_dynamic_query() {
         1,
     );
     assert!(stderr.contains("add --strategy posts=dynamic"), "{stderr}");
+    let stderr = fails(
+        &[
+            "trace",
+            "--expand",
+            "posts",
+            "--strategy",
+            "dynamic",
+            "--filter",
+            "nope:posts.id > 1",
+        ],
+        2,
+    );
+    assert!(
+        stderr.contains("`nope` is not an expanded path (expanded: posts)"),
+        "{stderr}"
+    );
+    // The database's words, on one line, without the statement.
+    let stderr = fails(
+        &[
+            "trace",
+            "--limit",
+            "1",
+            "--expand",
+            "posts",
+            "--strategy",
+            "dynamic",
+            "--filter",
+            "posts.nope = 1",
+        ],
+        1,
+    );
+    assert_eq!(
+        stderr,
+        "error: the query failed: no such column: posts.nope\n"
+    );
 }
 
 /// `compare --scale`: each strategy at the limit and its multiples, with
@@ -1528,6 +1563,30 @@ fn compare_scale_says_how_each_strategy_grows() {
     assert!(stderr.contains("--scale"), "{stderr}");
     let stderr = fails(&["compare", "--scale", "2", "--format", "junit"], 2);
     assert!(stderr.contains("--scale prints text or json"), "{stderr}");
+}
+
+/// `--fail-on duplicate` names the runs again, not their first run.
+#[test]
+fn a_duplicate_budget_lists_only_the_runs_again() {
+    let (code, _, stderr) = run(&[
+        "trace",
+        "--limit",
+        "3",
+        "--expand",
+        "posts,posts.tags,posts.tags.posts",
+        "--strategy",
+        "dynamic",
+        "--fail-on",
+        "duplicate",
+    ]);
+    assert_eq!(code, Some(3));
+    assert!(
+        stderr.contains(
+            "budget: Tag.posts: 2 statements ran again with the same parameters\n  \
+             --> assets/models/blog.toml:66:29\n  statements #13, #17\n"
+        ),
+        "{stderr}"
+    );
 }
 
 #[test]

@@ -438,13 +438,27 @@ fn a_database_in_a_read_only_directory() {
     // A rollback-journal database only needs to be read: it works.
     let out = loadscope(&["trace", "--db", s(&db), "--limit", "3"]);
     assert!(out.status.success(), "{}", stderr(&out));
+    // Root may write anywhere: the directory's permissions bite a user
+    // (before root's own run below creates the -shm).
+    if !permissions_bite && runs_as_nobody() {
+        fs::set_permissions(outer.path(), fs::Permissions::from_mode(0o755)).unwrap();
+        let out = std::process::Command::new("runuser")
+            .args(["-u", "nobody", "--", env!("CARGO_BIN_EXE_loadscope")])
+            .args(["trace", "--db", s(&wal_db), "--limit", "3"])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+        assert_one_line_error(&out, &["app.db", "WAL database", "read-only directory"]);
+    }
     // A WAL database without its -shm: SQLite cannot create it there. Either
     // it works or it is one clear line; never a panic.
     let wal_out = loadscope(&["trace", "--db", s(&wal_db), "--limit", "3"]);
     assert_no_panic(&wal_out);
     if !wal_out.status.success() {
-        assert_one_line_error(&wal_out, &["app.db"]);
+        assert_one_line_error(&wal_out, &["app.db", "read-only directory"]);
     }
+
     let after = snapshot(&dir);
     let wal_after = snapshot(&wal_dir);
     for d in [&dir, &wal_dir] {
@@ -458,6 +472,25 @@ fn a_database_in_a_read_only_directory() {
         // Running as root: at least the database bytes are the same.
         assert!(wal_after["app.db"] == wal_before["app.db"]);
     }
+}
+
+/// Whether this test runs as root with `runuser` at hand and `nobody` can
+/// reach the binary (a developer's home may not be readable).
+fn runs_as_nobody() -> bool {
+    let root = std::process::Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| o.stdout == b"0\n");
+    root && std::process::Command::new("runuser")
+        .args([
+            "-u",
+            "nobody",
+            "--",
+            env!("CARGO_BIN_EXE_loadscope"),
+            "--version",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success())
 }
 
 // ----- the connection itself -----

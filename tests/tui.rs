@@ -906,6 +906,31 @@ fn the_before_after_line_tells_rows_duplicates_and_errors() {
     );
 }
 
+/// An eager strategy chosen on a relationship that is shown but not open
+/// (each post's `user`, under a tag's open posts) applies when its
+/// parents load in the replay, as the loader option
+/// `selectinload(Tag.posts).immediateload(Post.user)` would.
+#[test]
+fn an_eager_strategy_on_an_unopened_nested_relationship_loads_with_its_parents() {
+    let ws = sample();
+    let tag = ws.model.entity_by_name("Tag").unwrap();
+    let mut app = App::with_root(&ws, (120, 40), Theme::mono(), tag).unwrap();
+    // python → posts, open; its first post, open; the cursor on `user`.
+    keys(&mut app, "ljljlj");
+    let post = ws.model.entity_by_name("Post").unwrap();
+    let user = ws.model.rel_by_name(post, "user").unwrap();
+    assert_eq!(app.statements_of("Post.user"), 0);
+    app.choose_strategy(user, Strategy::Immediate).unwrap();
+    // One get per distinct author of python's 28 posts (22), fired as the
+    // posts load.
+    assert_eq!(app.statements_of("Post.user"), 22);
+    let (status, _) = app.status.clone().unwrap();
+    assert_eq!(
+        status,
+        "Post.user: select 0 stmts → immediate 22 stmts · 22 rows"
+    );
+}
+
 #[test]
 fn what_needs_no_sql_is_in_the_log_too() {
     let ws = sample();

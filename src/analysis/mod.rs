@@ -112,7 +112,7 @@ pub fn analyze_statements(statements: &[Statement]) -> Analysis {
 /// A statement's parameters as a key: equal when every value is (reals
 /// by their bits, so that a NaN equals itself), hashed the same way.
 #[derive(Clone, Copy)]
-struct Params<'a>(&'a [rusqlite::types::Value]);
+pub struct Params<'a>(pub &'a [rusqlite::types::Value]);
 
 impl PartialEq for Params<'_> {
     fn eq(&self, other: &Self) -> bool {

@@ -132,12 +132,15 @@ impl Budget {
                 });
             }
             if self.fail_on.contains(&Finding::Duplicate) {
+                // The runs again: each duplicate after its first.
+                let mut first_runs = std::collections::HashSet::new();
                 let seqs: Vec<usize> = statements
                     .iter()
                     .zip(&analysis.repeats)
                     .filter(|(s, r)| {
                         *s.origin.loader == *loader.loader && matches!(r, Repeat::Duplicate { .. })
                     })
+                    .filter(|(s, _)| !first_runs.insert((&*s.sql, analysis::Params(&s.params))))
                     .map(|(s, _)| s.seq)
                     .collect();
                 if !seqs.is_empty() {
@@ -145,8 +148,9 @@ impl Budget {
                         kind: "duplicate",
                         strategy: strategy.clone(),
                         what: format!(
-                            "{} statements ran again with the same parameters",
-                            seqs.len()
+                            "{} statement{} ran again with the same parameters",
+                            seqs.len(),
+                            if seqs.len() == 1 { "" } else { "s" }
                         ),
                         loader: loader.loader.clone(),
                         defined_at,
@@ -415,9 +419,9 @@ mod tests {
         assert_eq!(breaches.len(), 1, "{breaches:?}");
         assert_eq!(
             breaches[0].what,
-            "2 statements ran again with the same parameters"
+            "1 statement ran again with the same parameters"
         );
-        assert_eq!(breaches[0].statements, vec![1, 2]);
+        assert_eq!(breaches[0].statements, vec![2]);
         assert_eq!(breaches[0].loader, "User.manager");
         // Not asked for: nothing.
         assert!(Budget::default().check(&model, &outcome).is_empty());

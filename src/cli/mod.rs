@@ -428,9 +428,20 @@ pub fn dynamic_queries(nav: &mut Navigation, filters: &[String], orders: &[Strin
     let mut queries: Vec<(String, DynamicQuery)> = Vec::new();
     for (flag, items) in [("--filter", filters), ("--order-by", orders)] {
         for item in items {
-            let (path, expr) = match item.split_once(':') {
+            // `posts.id::int > 3` is a cast, not a path.
+            let prefix = item
+                .split_once(':')
+                .filter(|(path, expr)| is_path_like(path) && !expr.starts_with(':'));
+            let (path, expr) = match prefix {
                 Some((path, expr)) if paths.iter().any(|p| p == path.trim()) => {
                     (path.trim().to_string(), expr.trim())
+                }
+                Some((path, _)) => {
+                    return Err(usage(anyhow::anyhow!(
+                        "{flag} {item:?}: `{}` is not an expanded path (expanded: {})",
+                        path.trim(),
+                        paths.join(", ")
+                    )));
                 }
                 _ => match &paths[..] {
                     [only] => (only.clone(), item.trim()),
@@ -470,6 +481,15 @@ pub fn dynamic_queries(nav: &mut Navigation, filters: &[String], orders: &[Strin
     }
     nav.queries = queries;
     Ok(())
+}
+
+/// `posts` or `posts.comments`: names joined by dots, nothing else.
+fn is_path_like(text: &str) -> bool {
+    let text = text.trim();
+    !text.is_empty()
+        && text
+            .split('.')
+            .all(|w| !w.is_empty() && w.chars().all(|c| c.is_alphanumeric() || c == '_'))
 }
 
 pub fn parse_strategy(name: &str) -> Result<Strategy> {

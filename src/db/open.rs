@@ -102,9 +102,14 @@ fn describe_open_error(path: &Path, error: rusqlite::Error) -> anyhow::Error {
                 "{shown}: the database has a hot journal (a write that was interrupted); loadscope only reads, so it cannot roll it back: open the database once with sqlite3 or your application, then try again"
             )
         }
-        Some(rusqlite::ErrorCode::CannotOpen) if is_wal(path) => anyhow::anyhow!(
-            "{shown}: cannot open the database ({error}); a WAL database in a read-only directory needs its -wal and -shm files"
-        ),
+        // SQLite reads a WAL database through -wal and -shm files beside
+        // it, which it must create when they are missing: in a read-only
+        // directory it cannot (SQLITE_READONLY_DIRECTORY, or CANTOPEN).
+        Some(rusqlite::ErrorCode::CannotOpen | rusqlite::ErrorCode::ReadOnly) if is_wal(path) => {
+            anyhow::anyhow!(
+                "{shown}: cannot open the database ({error}); it is a WAL database, which SQLite reads through -wal and -shm files beside it, and it cannot create them in this read-only directory: copy the database (with any -wal file) somewhere writable, or open it once where it is with your application"
+            )
+        }
         Some(rusqlite::ErrorCode::PermissionDenied) => {
             anyhow::anyhow!("{shown}: permission denied ({error})")
         }

@@ -262,6 +262,27 @@ pub fn query(
             .execute(&prepared, params, origin, node, None)?
             .objects())
     })
+    .map_err(the_databases_words)
+}
+
+/// A typed query's failure in the database's own words, on one line
+/// (`no such column: posts.nope`), without the statement around them.
+fn the_databases_words(error: anyhow::Error) -> anyhow::Error {
+    let words = match error
+        .chain()
+        .find_map(|e| e.downcast_ref::<rusqlite::Error>())
+    {
+        Some(rusqlite::Error::SqlInputError { msg, .. }) => msg.clone(),
+        Some(rusqlite::Error::SqliteFailure(_, Some(msg))) => msg.clone(),
+        _ => error.root_cause().to_string(),
+    };
+    if error.to_string().starts_with("stopped after") {
+        return error;
+    }
+    anyhow::anyhow!(
+        "the query failed: {}",
+        words.lines().next().unwrap_or_default()
+    )
 }
 
 /// `query.count()`: SQLAlchemy wraps the query and counts its rows.

@@ -855,7 +855,27 @@ impl<'a> App<'a> {
             .collect();
         for path in &self.expanded {
             if matches!(path.last(), Some(Seg::Rel(_))) {
-                paths.push(rel_chain(path));
+                let chain = rel_chain(path);
+                // The relationships of the objects an open one shows (a
+                // post's `user` under a tag's open posts) load with them
+                // when eager: their options apply there, open or not. Not
+                // back to a class already on the path (a manager's
+                // manager, a post's tags' posts): there only an open one
+                // goes deeper, or a long chain would join past SQLite's
+                // 64 tables, as SQLAlchemy's own eager loads stop there.
+                if let Some(last) = chain.last() {
+                    let on_path = |entity| {
+                        entity == self.root || chain.iter().any(|r| model.rel(*r).target == entity)
+                    };
+                    for rel in &model.entity(model.rel(*last).target).relationships {
+                        if self.overrides.contains_key(rel) && !on_path(model.rel(*rel).target) {
+                            let mut deeper = chain.clone();
+                            deeper.push(*rel);
+                            paths.push(deeper);
+                        }
+                    }
+                }
+                paths.push(chain);
             }
         }
         paths.sort();

@@ -287,6 +287,8 @@ fn explain(app: &mut App, analyze: bool) -> anyhow::Result<()> {
     };
     let plan = app.ws.conn.explain(&sql, &params, analyze)?;
     app.explain = Some((seq, app.ws.conn.explain_title(analyze), plan));
+    // The plan is drawn first: back to the top, where it is.
+    app.detail_scroll = 0;
     Ok(())
 }
 

@@ -275,12 +275,13 @@ fn render_summary(app: &App, analysis: &analysis::Analysis, frame: &mut Frame, a
     for l in &analysis.loaders {
         let strategy = l.strategy.map_or("root".to_string(), |s| s.to_string());
         let text = format!(
-            "{:<name_width$} {:<10} {:>5} stmt{} {:>8} rows",
+            "{:<name_width$} {:<10} {:>5} stmt{} {:>8} row{}",
             l.loader,
             strategy,
             thousands(l.statements as u64),
             if l.statements == 1 { " " } else { "s" },
-            thousands(l.rows as u64)
+            thousands(l.rows as u64),
+            if l.rows == 1 { "" } else { "s" }
         );
         let mut spans = vec![Span::raw(fit(&text, width))];
         if l.n_plus_one {
