@@ -1092,3 +1092,25 @@ fn a_typed_filter_cannot_allocate_gigabytes() {
     let error = dynamic::query(&mut session, users[0], node, &q).unwrap_err();
     assert!(format!("{error:#}").contains("too big"), "{error:#}");
 }
+
+/// The log's version changes with every statement, section, hand-over and
+/// restore, and only then: the explorer keeps its analysis while it holds.
+#[test]
+fn the_log_version_changes_exactly_when_the_statements_do() {
+    let (conn, model) = sample();
+    let v0 = conn.log_version();
+    assert_eq!(conn.log_version(), v0, "reading changes nothing");
+    navigation::run(&model, &conn, &nav(&model, "User", Some(2), &["posts"])).unwrap();
+    let v1 = conn.log_version();
+    assert!(v1 > v0);
+    conn.begin_step("a step with no statement".to_string());
+    assert_eq!(conn.log_version(), v1);
+    conn.new_section();
+    let v2 = conn.log_version();
+    assert!(v2 > v1);
+    let log = conn.take_log();
+    let v3 = conn.log_version();
+    assert!(v3 > v2);
+    conn.restore_log(log);
+    assert!(conn.log_version() > v3);
+}

@@ -32,6 +32,9 @@ pub struct TracedConnection {
     pending: RefCell<Option<Step>>,
     /// Accesses that need no SQL are logged too.
     keep_no_sql: Cell<bool>,
+    /// Bumped whenever the log's statements change, so a reader (the
+    /// explorer's log pane) can keep what it worked out from them.
+    version: Cell<u64>,
 }
 
 impl TracedConnection {
@@ -58,6 +61,7 @@ impl TracedConnection {
             log: RefCell::new(QueryLog::default()),
             step: Cell::new(None),
             pending: RefCell::new(None),
+            version: Cell::new(0),
             keep_no_sql: Cell::new(false),
         }
     }
@@ -105,6 +109,7 @@ impl TracedConnection {
         }
         let seq = log.statements.len() + 1;
         let section = log.section;
+        self.bump();
         log.statements.push(Statement {
             seq,
             origin,
@@ -162,6 +167,16 @@ impl TracedConnection {
     /// Starts a new log section, as a session reset does.
     pub fn new_section(&self) {
         self.log.borrow_mut().section += 1;
+        self.bump();
+    }
+
+    fn bump(&self) {
+        self.version.set(self.version.get() + 1);
+    }
+
+    /// Changes whenever the log's statements or its section change.
+    pub fn log_version(&self) -> u64 {
+        self.version.get()
     }
 
     pub fn log(&self) -> std::cell::Ref<'_, QueryLog> {
@@ -172,6 +187,7 @@ impl TracedConnection {
     pub fn take_log(&self) -> QueryLog {
         self.step.set(None);
         self.pending.take();
+        self.bump();
         self.log.take()
     }
 
@@ -180,6 +196,7 @@ impl TracedConnection {
     pub fn restore_log(&self, log: QueryLog) {
         self.step.set(None);
         self.pending.take();
+        self.bump();
         *self.log.borrow_mut() = log;
     }
 

@@ -188,6 +188,9 @@ pub struct App<'a> {
     /// statement each row shows (`None` for a step or a note). Written by
     /// the renderer, read by a click, as a widget's state would be.
     pub log_on_screen: std::cell::RefCell<(u16, Vec<Option<usize>>)>,
+    /// The log pane's analysis, kept from frame to frame while the log
+    /// stays the same (by [`crate::db::TracedConnection::log_version`]).
+    pub log_analysis: std::cell::RefCell<Option<(u64, std::rc::Rc<super::ui::LogAnalysis>)>>,
     /// The text `/` looks for (`n`, `N` go on with it).
     pub search: Option<String>,
     /// How the tree and the log share the screen (`<`, `>`, `z`).
@@ -264,6 +267,7 @@ impl<'a> App<'a> {
             split: super::ui::Split::default(),
             search: None,
             log_on_screen: Default::default(),
+            log_analysis: Default::default(),
             explain: None,
             detail_scroll: 0,
             detail_furthest: Default::default(),

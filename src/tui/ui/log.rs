@@ -12,17 +12,57 @@ use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Paragraph, Wrap};
 
+/// What the log pane works out from the statements, once per change of
+/// the log rather than once per frame.
+pub struct LogAnalysis {
+    /// The current section's analysis (the per-loader summary).
+    pub current: analysis::Analysis,
+    /// Each statement's repeat, judged within its own section.
+    pub repeats: Vec<Repeat>,
+    /// Where the current section's statements begin.
+    pub section_start: usize,
+}
+
+fn analysis_of(app: &App, log: &crate::db::QueryLog) -> std::rc::Rc<LogAnalysis> {
+    let version = app.ws.conn.log_version();
+    if let Some((kept, analysis)) = &*app.log_analysis.borrow()
+        && *kept == version
+    {
+        return analysis.clone();
+    }
+    // Sections only grow: the current one is the log's tail.
+    let section_start = log
+        .statements
+        .iter()
+        .rposition(|s| s.section != log.section)
+        .map_or(0, |i| i + 1);
+    let mut repeats = Vec::with_capacity(log.statements.len());
+    let mut start = 0;
+    while start < log.statements.len() {
+        let section = log.statements[start].section;
+        let end = log.statements[start..]
+            .iter()
+            .position(|s| s.section != section)
+            .map_or(log.statements.len(), |p| start + p);
+        repeats.extend(analysis::analyze_statements(&log.statements[start..end]).repeats);
+        start = end;
+    }
+    let analysis = std::rc::Rc::new(LogAnalysis {
+        current: analysis::analyze_statements(&log.statements[section_start..]),
+        repeats,
+        section_start,
+    });
+    *app.log_analysis.borrow_mut() = Some((version, analysis.clone()));
+    analysis
+}
+
 pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let theme = &app.theme;
     let focused = app.focus == Focus::Log && app.overlay.is_none();
     let log = app.ws.conn.log();
-    let current: Vec<_> = log
-        .statements
-        .iter()
-        .filter(|s| s.section == log.section)
-        .cloned()
-        .collect();
-    let analysis = analysis::analyze_statements(&current);
+    let kept = analysis_of(app, &log);
+    let (analysis, repeats) = (&kept.current, &kept.repeats);
+    let current = &log.statements[kept.section_start..];
     let rows: usize = current.iter().map(|s| s.rows).sum();
     let time: std::time::Duration = current.iter().map(|s| s.duration).sum();
     let title = format!(
@@ -39,7 +79,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
     let selected = if focused { app.log_cursor } else { None };
     let bottom_height = match selected {
         Some(_) => (inner.height / 2).max(4),
-        None => (analysis.loaders.len() as u16 + 1 + silent_loaders(app, &analysis) as u16)
+        None => (analysis.loaders.len() as u16 + 1 + silent_loaders(app, analysis) as u16)
             .min(inner.height / 2)
             .max(2),
     };
@@ -55,21 +95,6 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
         ..inner
     };
 
-    // Repeats are judged within each statement's own section.
-    let repeats: Vec<Repeat> = {
-        let mut all = Vec::with_capacity(log.statements.len());
-        let mut start = 0;
-        while start < log.statements.len() {
-            let section = log.statements[start].section;
-            let end = log.statements[start..]
-                .iter()
-                .position(|s| s.section != section)
-                .map_or(log.statements.len(), |p| start + p);
-            all.extend(analysis::analyze_statements(&log.statements[start..end]).repeats);
-            start = end;
-        }
-        all
-    };
     let width = list_area.width as usize;
     let mut lines: Vec<(Option<usize>, Line)> = Vec::new();
     let mut previous_section = None;
@@ -245,7 +270,7 @@ pub fn render(app: &App, frame: &mut Frame, area: Rect) {
 
     match selected {
         Some(i) => render_detail(app, &log.statements[i], frame, bottom_area),
-        None => render_summary(app, &analysis, frame, bottom_area),
+        None => render_summary(app, analysis, frame, bottom_area),
     }
 }
 

@@ -1,6 +1,8 @@
 //! `render`: draws the explorer from its state and changes nothing.
 
 mod log;
+
+pub use log::LogAnalysis;
 mod overlay;
 mod tree;
 
