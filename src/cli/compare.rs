@@ -15,12 +15,7 @@ pub fn run(compare_args: &CompareArgs) -> Result<()> {
             "--format github annotates one run: use it with trace".to_string(),
         )));
     }
-    let ws = workspace::open(
-        args.database(),
-        &args.model,
-        args.lenient,
-        args.driver.map(Into::into),
-    )?;
+    let ws = args.open()?;
     print_warnings(&ws.model);
     let base = navigation(&ws.model, args, &[])?;
     if !compare_args.scale.is_empty() {

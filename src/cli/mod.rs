@@ -321,12 +321,7 @@ pub fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Model(args)) => {
-            let ws = workspace::open(
-                args.open.db.as_deref(),
-                &args.open.model,
-                args.open.lenient,
-                args.open.driver.map(Into::into),
-            )?;
+            let ws = args.open.open()?;
             print_warnings(&ws.model);
             print_out(&crate::model::toml::write(&ws.model.to_spec()))?;
             Ok(())
@@ -347,7 +342,29 @@ pub fn navigation(model: &Model, args: &NavArgs, strategies: &[String]) -> Resul
     navigation_of(model, args, strategies).map_err(usage)
 }
 
+impl OpenArgs {
+    /// The database and model the arguments name.
+    pub fn open(&self) -> Result<workspace::Workspace> {
+        workspace::open(
+            self.db.as_deref(),
+            &self.model,
+            self.lenient,
+            self.driver.map(Into::into),
+        )
+    }
+}
+
 impl NavArgs {
+    /// The database and model the arguments name.
+    pub fn open(&self) -> Result<workspace::Workspace> {
+        workspace::open(
+            self.database(),
+            &self.model,
+            self.lenient,
+            self.driver.map(Into::into),
+        )
+    }
+
     /// The query budget the arguments set.
     pub fn budget(&self) -> budget::Budget {
         budget::Budget {

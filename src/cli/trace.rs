@@ -1,17 +1,12 @@
 //! `loadscope trace`: one navigation, headless, its statement log printed.
 
 use super::budget::{Baseline, BudgetExceeded, report};
-use super::{Format, TraceArgs, navigation, print_warnings, workspace};
+use super::{Format, TraceArgs, navigation, print_warnings};
 use crate::navigation as nav;
 use anyhow::Result;
 
 pub fn run(args: &TraceArgs) -> Result<()> {
-    let ws = workspace::open(
-        args.nav.database(),
-        &args.nav.model,
-        args.nav.lenient,
-        args.nav.driver.map(Into::into),
-    )?;
+    let ws = args.nav.open()?;
     print_warnings(&ws.model);
     let mut navigation = navigation(&ws.model, &args.nav, &args.strategy)?;
     super::dynamic_queries(&mut navigation, &args.filter, &args.order_by)?;

@@ -7,7 +7,7 @@ use super::action::Action;
 use super::app::App;
 use super::theme::Theme;
 use super::{ui, update};
-use crate::cli::{OpenArgs, workspace};
+use crate::cli::OpenArgs;
 use anyhow::Result;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
@@ -15,12 +15,7 @@ use std::time::{Duration, Instant};
 
 pub fn run(open: &OpenArgs) -> Result<()> {
     let start = Instant::now();
-    let ws = workspace::open(
-        open.db.as_deref(),
-        &open.model,
-        open.lenient,
-        open.driver.map(Into::into),
-    )?;
+    let ws = open.open()?;
     let mut terminal = Terminal::new(TestBackend::new(120, 40))?;
     let mut app = App::new(&ws, (120, 40), Theme::mono())?;
     terminal.draw(|f| ui::render(&app, f))?;

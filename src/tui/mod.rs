@@ -14,7 +14,6 @@ pub mod ui;
 pub mod update;
 
 use crate::cli::OpenArgs;
-use crate::cli::workspace;
 use anyhow::{Context as _, Result};
 use app::App;
 use crossterm::event::{
@@ -56,12 +55,7 @@ fn restore_on_signals() -> Result<()> {
 
 pub fn run(open: &OpenArgs, root: Option<&str>) -> Result<()> {
     // Everything that can fail on bad input fails before the screen changes.
-    let ws = workspace::open(
-        open.db.as_deref(),
-        &open.model,
-        open.lenient,
-        open.driver.map(Into::into),
-    )?;
+    let ws = open.open()?;
     let root = crate::cli::root_entity(&ws.model, root)?;
     crate::cli::print_warnings(&ws.model);
     let theme = Theme::from_env(std::env::var("NO_COLOR").ok().as_deref());
