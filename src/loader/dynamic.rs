@@ -258,11 +258,11 @@ pub fn query(
     }
     let conn = session.conn;
     with_deadline(conn, || {
-        Ok(session
-            .execute(&prepared, params, origin, node, None)?
-            .objects())
+        session
+            .execute(&prepared, params, origin, node, None)
+            .map(|fetched| fetched.objects())
+            .map_err(the_databases_words)
     })
-    .map_err(the_databases_words)
 }
 
 /// A typed query's failure in the database's own words, on one line
@@ -276,9 +276,6 @@ fn the_databases_words(error: anyhow::Error) -> anyhow::Error {
         Some(rusqlite::Error::SqliteFailure(_, Some(msg))) => msg.clone(),
         _ => error.root_cause().to_string(),
     };
-    if error.to_string().starts_with("stopped after") {
-        return error;
-    }
     anyhow::anyhow!(
         "the query failed: {}",
         words.lines().next().unwrap_or_default()
